@@ -1,0 +1,48 @@
+"""Create the project's topics with explicit partition counts (auto-create is off on our broker)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+
+async def ensure_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    partitions: int = 6,
+    replication: int = 1,
+    config: dict[str, str] | None = None,
+) -> list[str]:
+    """Create every missing topic; return the names created. Existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        if not missing:
+            return []
+        new = [NewTopic(n, partitions, replication, topic_configs=config or {}) for n in missing]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another process won the race; the topic exists, which is what we want
+        return missing
+    finally:
+        await admin.close()
+
+
+async def topic_partitions(bootstrap: str, name: str) -> int:
+    """Number of partitions of ``name`` (0 if it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([name])
+        for topic in described:
+            if topic["topic"] == name and topic["error_code"] == 0:
+                return len(topic["partitions"])
+        return 0
+    finally:
+        await admin.close()
