@@ -21,7 +21,8 @@ from churnwatch_runtime.infra._proc import free_port
 
 
 class Broker(Protocol):
-    bootstrap: str
+    @property
+    def bootstrap(self) -> str: ...
 
     def stop(self) -> None: ...
     def start(self) -> None: ...

@@ -169,7 +169,7 @@ class KafkaBroker:
 
 async def _metadata_ok(bootstrap: str) -> bool:
     """One metadata round trip with aiokafka, the same client the services use."""
-    from aiokafka import AIOKafkaClient  # type: ignore[attr-defined]
+    from aiokafka import AIOKafkaClient
 
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
     try:

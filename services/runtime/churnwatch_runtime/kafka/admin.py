@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,7 +17,7 @@ async def ensure_topics(
     replication: int = 1,
     config: dict[str, str] | None = None,
 ) -> list[str]:
-    """Create every missing topic; return the names created. Existing topics are left as they are."""
+    """Create every missing topic and return their names; existing topics are left alone."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
@@ -25,10 +26,9 @@ async def ensure_topics(
         if not missing:
             return []
         new = [NewTopic(n, partitions, replication, topic_configs=config or {}) for n in missing]
-        try:
+        # another process may win the race: the topic then exists, which is what we want
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another process won the race; the topic exists, which is what we want
         return missing
     finally:
         await admin.close()

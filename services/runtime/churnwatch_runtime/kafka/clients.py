@@ -22,7 +22,9 @@ def make_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
-def make_consumer(bootstrap: str, *topics: str, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
+def make_consumer(
+    bootstrap: str, *topics: str, group_id: str, **overrides: Any
+) -> AIOKafkaConsumer:
     """Manual commits only: a worker commits offsets after (or with) its output, never before."""
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap,

@@ -1,0 +1,148 @@
+"""The ``churnwatch`` command line: the operations users need, each one a thin call.
+
+Infrastructure (start/stop the local broker and database), topics, migrations, running a service,
+producing sample events, the simulator and loaders, the demo and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from churnwatch_runtime import local
+from churnwatch_runtime.paths import PROJECT_ROOT
+from churnwatch_runtime.settings import CommonSettings
+
+app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
+infra_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker and PostgreSQL.")
+app.add_typer(infra_app, name="infra")
+
+SERVICES = {
+    "ingest": "churnwatch_ingest",
+    "raw-validator": "churnwatch_ingest.raw_main",
+    "scoring": "churnwatch_scoring",
+    "alerts": "churnwatch_alerts",
+    "api": "churnwatch_api",
+}
+
+
+def _mount_optional(module: str, name: str, help_text: str) -> None:
+    """Sub-apps of packages that may not be built yet; the CLI works without them."""
+    try:
+        sub = __import__(module, fromlist=["app"]).app
+    except (ImportError, AttributeError):
+        return
+    app.add_typer(sub, name=name, help=help_text)
+
+
+_mount_optional("churnwatch_sim.cli", "simulate", "Simulated customers with known truth.")
+_mount_optional("churnwatch_sim.loaders.cli", "replay", "Replay real transactions (CDNOW, CSV).")
+
+
+@infra_app.command("up")
+def infra_up() -> None:
+    """Start Kafka and PostgreSQL (unless configured elsewhere), create topics, migrate."""
+    env = local.start_infra(CommonSettings())
+    for key, value in env.items():
+        typer.echo(f"{key}={value}")
+
+
+@infra_app.command("down")
+def infra_down() -> None:
+    """Stop the local broker and database (their data stays under var/)."""
+    local.stop_infra()
+
+
+@infra_app.command("status")
+def infra_status() -> None:
+    """Whether the local broker and database run, and where."""
+    typer.echo(json.dumps(local.infra_status(), indent=2))
+
+
+@app.command("topics")
+def topics(
+    partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 6,
+) -> None:
+    """Create the project's topics (existing topics are left as they are)."""
+    settings = CommonSettings()
+    created = asyncio.run(local.create_topics(settings, partitions=partitions))
+    typer.echo(f"created: {', '.join(created) or 'none (all exist)'}")
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Bring the database schema to the newest revision (Alembic)."""
+    from churnwatch_runtime.db import upgrade
+
+    upgrade(CommonSettings().database_url)
+    typer.echo("schema up to date")
+
+
+@app.command("run")
+def run(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]) -> None:
+    """Run one service in the foreground (configured by environment variables)."""
+    module = SERVICES.get(service)
+    if module is None:
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    os.execv(sys.executable, [sys.executable, "-m", module])
+
+
+@app.command("produce")
+def produce(
+    count: Annotated[int, typer.Option(help="How many events.")] = 100,
+    to: Annotated[str, typer.Option(help="http://host:port of ingest, or kafka")] = "kafka",
+    customers: Annotated[int, typer.Option(help="Distinct customers.")] = 20,
+) -> None:
+    """Send sample events (one of every type, round-robin over customers) to ingest or Kafka."""
+    from churnwatch_runtime.samples import send_samples
+
+    sent = asyncio.run(send_samples(CommonSettings(), count=count, to=to, customers=customers))
+    typer.echo(f"sent {sent} events")
+
+
+@app.command("schema")
+def schema(
+    out: Annotated[Path | None, typer.Option(help="File to write; stdout if absent.")] = None,
+) -> None:
+    """The JSON Schema of the event contract."""
+    from churnwatch.events import event_json_schema
+
+    text = json.dumps(event_json_schema(), indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n")
+
+
+@app.command("demo")
+def demo(
+    rate: Annotated[float, typer.Option(help="Simulated events per second.")] = 200.0,
+    customers: Annotated[int, typer.Option(help="Simulated customers.")] = 2000,
+    seconds: Annotated[float, typer.Option(help="Stop after this long (0 = until Ctrl-C).")] = 0.0,
+) -> None:
+    """Start everything: infra, topics, services, and simulated customers flowing through."""
+    from churnwatch_runtime.demo import run_demo
+
+    raise typer.Exit(run_demo(rate=rate, customers=customers, seconds=seconds))
+
+
+@app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Run the benchmarks (bench/), writing bench/results.json and BENCHMARKS.md."""
+    done = subprocess.run([sys.executable, "-m", "bench", *ctx.args], cwd=PROJECT_ROOT, check=False)
+    raise typer.Exit(done.returncode)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
