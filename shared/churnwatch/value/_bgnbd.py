@@ -15,7 +15,6 @@ http://brucehardie.com/notes/021/ (P(alive)).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -203,9 +202,12 @@ def fit_bgnbd(
 
 
 def _check(
-    x: NDArray[np.float64], tx: NDArray[np.float64], age: NDArray[np.float64], w: Any
+    x: NDArray[np.float64],
+    tx: NDArray[np.float64],
+    age: NDArray[np.float64],
+    w: NDArray[np.float64],
 ) -> None:
-    if not x.shape == tx.shape == age.shape == np.shape(w) or x.size == 0:
+    if not x.shape == tx.shape == age.shape == w.shape or x.size == 0:
         raise ValueError("frequency, recency, T (and weights) must be non-empty, same length")
     if np.any(x < 0) or np.any(x != np.round(x)):
         raise ValueError("frequency must be whole numbers >= 0")
@@ -213,7 +215,7 @@ def _check(
         raise ValueError("need 0 <= recency <= T, and recency == 0 where frequency == 0")
     if age.max() <= 0:
         raise ValueError("T must have a positive value")
-    if np.any(np.asarray(w) < 0) or float(np.sum(w)) <= 0:
+    if np.any(w < 0) or float(w.sum()) <= 0:
         raise ValueError("weights must be >= 0 with a positive total")
 
 
