@@ -13,8 +13,8 @@ demo: bootstrap
 	$(VENV)/churnwatch demo
 
 lint: bootstrap
-	$(VENV)/ruff check shared services tests bench
-	$(VENV)/ruff format --check shared services tests bench
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
 	$(VENV)/mypy
 
 test: lint
