@@ -13,6 +13,9 @@ from collections import Counter
 from collections.abc import Collection
 
 from aiokafka import TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.logs import configure_logging
 from churnwatch_runtime.worker import (
@@ -25,8 +28,6 @@ from churnwatch_runtime.worker import (
     run_worker,
     source_msg_id,
 )
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 DDL = "CREATE TABLE IF NOT EXISTS worker_counts (key text PRIMARY KEY, n bigint NOT NULL)"
 

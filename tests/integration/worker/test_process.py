@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from churnwatch_runtime.db import make_engine
-from churnwatch_runtime.worker import MSG_ID_HEADER, OUTBOX_ID_HEADER, source_msg_id
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from churnwatch_runtime.db import make_engine
+from churnwatch_runtime.worker import MSG_ID_HEADER, OUTBOX_ID_HEADER, source_msg_id
 from tests.integration.worker.counter_worker import counts, create_tables
 from tests.integration.worker.support import header, produce, read_topic, wait_until
 from tests.support.infra import Broker, unique

@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiokafka import ConsumerRecord
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import (
     MSG_ID_HEADER,
@@ -17,9 +20,6 @@ from churnwatch_runtime.worker import (
     OutboxRelay,
     outbox,
 )
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from tests.integration.worker.support import header, read_topic, wait_until
 from tests.support.infra import Broker
 

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from churnwatch_runtime.db import make_engine
-from churnwatch_runtime.worker import Worker, WorkerConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from churnwatch_runtime.db import make_engine
+from churnwatch_runtime.worker import Worker, WorkerConfig
 from tests.integration.worker.counter_worker import CounterProcessor, counts, create_tables
 from tests.integration.worker.support import produce, wait_until
 from tests.support.infra import Broker, unique

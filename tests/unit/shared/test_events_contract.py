@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from churnwatch.events import (
     EVENT_CLASSES,
     EXAMPLES,

@@ -3,6 +3,7 @@
 import pickle
 
 import pytest
+
 from churnwatch import errors
 from churnwatch.events import ErrorCode, EventRejected, FieldError
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from churnwatch.errors import ConfigError
 from churnwatch.events import (
     DEFAULT_LIMITS,

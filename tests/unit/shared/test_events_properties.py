@@ -7,6 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from churnwatch.events import (
     EXAMPLES,
     MONEY_MAX,
@@ -19,8 +22,6 @@ from churnwatch.events import (
     event_to_json,
     parse_event,
 )
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 CODES = {code.value for code in ErrorCode}

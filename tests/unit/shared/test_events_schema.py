@@ -6,8 +6,9 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-import churnwatch.events as events
 import pytest
+
+import churnwatch.events as events
 from churnwatch.events import (
     EVENT_CLASSES,
     EXAMPLES,

@@ -9,6 +9,8 @@ from typing import Any, TypeVar, get_args
 
 import orjson
 import pytest
+from pydantic import ValidationError
+
 from churnwatch.events import (
     EVENT_CLASSES,
     EXAMPLES,
@@ -23,7 +25,6 @@ from churnwatch.events import (
     event_to_json,
     parse_event,
 )
-from pydantic import ValidationError
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 

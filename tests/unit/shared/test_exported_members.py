@@ -5,10 +5,11 @@ import inspect
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 import churnwatch
 import churnwatch.errors
 import churnwatch.events
-import pytest
 
 PUBLIC_MODULES = [churnwatch.events, churnwatch.errors]
 

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
 from churnwatch.value import (
     BgNbdFit,
     GammaGammaFit,
     fit_bgnbd,
     fit_gamma_gamma,
 )
-from numpy.typing import NDArray
 
 __all__ = [
     "WEEKS_PER_MONTH",

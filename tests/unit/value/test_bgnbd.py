@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from scipy.optimize import approx_fprime
+
 from churnwatch.value import (
     BgNbdParams,
     FitDidNotConverge,
@@ -12,8 +15,6 @@ from churnwatch.value import (
     fit_bgnbd,
     p_alive,
 )
-from numpy.typing import NDArray
-from scipy.optimize import approx_fprime
 
 from .cdnow import churnwatch_fits, lifetimes_fits, load_summary, quiet_lifetimes
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from scipy.optimize import approx_fprime
+
 from churnwatch.value import (
     GammaGammaParams,
     expected_spend,
     fit_gamma_gamma,
     gamma_gamma_negative_log_likelihood,
 )
-from numpy.typing import NDArray
-from scipy.optimize import approx_fprime
 
 from .cdnow import churnwatch_fits, lifetimes_fits, load_summary, quiet_lifetimes
 

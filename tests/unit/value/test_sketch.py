@@ -9,9 +9,10 @@ import pickle
 
 import numpy as np
 import pytest
-from churnwatch.value import QuantileSketch
 from hypothesis import given
 from hypothesis import strategies as st
+
+from churnwatch.value import QuantileSketch
 
 SLACK = 1e-9  # float rounding at bucket boundaries
 

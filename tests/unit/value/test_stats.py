@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from churnwatch.value import RetailStats, RetailSummary, observe, update
 from hypothesis import given
 from hypothesis import strategies as st
+
+from churnwatch.value import RetailStats, RetailSummary, observe, update
 
 from .cdnow import cdnow_dir, load_summary, quiet_lifetimes, read_transactions
 

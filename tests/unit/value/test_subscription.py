@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from churnwatch.value import (
     expected_remaining_periods,
     hazard_from_probability,

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import churnwatch_runtime.worker as worker_pkg
 import orjson
 import pytest
 from aiokafka import TopicPartition
+from hypothesis import given
+from hypothesis import strategies as st
+
+import churnwatch_runtime.worker as worker_pkg
 from churnwatch_runtime.worker import (
     MSG_ID_HEADER,
     Batch,
@@ -19,8 +22,6 @@ from churnwatch_runtime.worker import (
     group_records,
     source_msg_id,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 T0, T1 = TopicPartition("t", 0), TopicPartition("t", 1)
 

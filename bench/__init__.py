@@ -1,0 +1,1 @@
+"""churnwatch's benchmark harness: ``python -m bench`` (see ``bench/harness.py``)."""
