@@ -57,7 +57,7 @@ def run_command(
     clock: Annotated[str, typer.Option(help="replay | live")] = "replay",
     rate: Annotated[float, typer.Option(help="live clock: events per second")] = 1000.0,
     actions_from: Annotated[
-        str | None, typer.Option(help="kafka://host:port[/topic] or a JSON-lines file")
+        str | None, typer.Option(help="kafka://host:port (optionally /topic) or a JSON-lines file")
     ] = None,
     hazard_every: Annotated[int | None, typer.Option(help="days between hazard snapshots")] = None,
     chunk: Annotated[int, typer.Option(help="events per sink call")] = 50_000,
