@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from churnwatch_runtime.db import make_engine, upgrade
-from churnwatch_runtime.kafka import ensure_topics
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from churnwatch_runtime.db import make_engine, upgrade
+from churnwatch_runtime.kafka import ensure_topics
 from tests.support.infra import (
     Broker,
     LocalBroker,
@@ -114,9 +114,10 @@ def _with_database(url: str, name: str) -> str:
 
 
 def _create_database(server_url: str, url: str) -> None:
-    from churnwatch_runtime.db import sync_url
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
+
+    from churnwatch_runtime.db import sync_url
 
     name = make_url(url).database
     admin = create_engine(

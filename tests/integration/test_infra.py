@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from churnwatch_runtime.kafka import ensure_topics, make_consumer, make_producer, topic_partitions
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from churnwatch_runtime.kafka import ensure_topics, make_consumer, make_producer, topic_partitions
 from tests.support.infra import Broker
 
 pytestmark = pytest.mark.integration

@@ -48,7 +48,7 @@ OutOption = Annotated[
 ]
 ToOption = Annotated[
     str | None,
-    typer.Option("--to", help="http(s)://ingest-host:port or kafka://host:port (optionally /topic)."),
+    typer.Option("--to", help="http(s)://ingest:port, or kafka://host:port (optionally /topic)."),
 ]
 BatchOption = Annotated[int, typer.Option(min=1, help="Events per sink call.")]
 SourceHelp = "The events' source (1-64 chars of [A-Za-z0-9._:-]); also prefixes event ids."
