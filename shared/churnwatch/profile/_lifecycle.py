@@ -1,0 +1,212 @@
+"""Lifecycle stages (docs/kpis.md) and the due time of a customer's next silent change.
+
+`transition` evaluates the stage at an event time, keeps it in the profile (``stage``,
+``stage_since``) and says whether it changed, so the service can store the transition with its
+event time. `next_due` tells the service when, with no new event, the customer's recency-based
+features or stage next change materially, for a due-time index driving the silence sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ._clock import DAY, WEEK, from_seconds
+from ._derived import (
+    WINDOWS,
+    next_renewal,
+    open_entries,
+    purchase_interval_days,
+    subscription_state,
+    tenure_start,
+)
+from ._state import CustomerProfile, Stage
+
+__all__ = [
+    "AT_RISK_BANDS",
+    "COMPLAINT_STEPS_DAYS",
+    "RECENCY_STEPS_DAYS",
+    "RENEWAL_GRACE_DAYS",
+    "LifecycleRules",
+    "Transition",
+    "next_due",
+    "stage_at",
+    "transition",
+]
+
+AT_RISK_BANDS = frozenset({"high", "critical"})
+"""Churn bands that make a customer "at risk"."""
+
+RECENCY_STEPS_DAYS = (1, 3, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365)
+"""Days since the last activity or purchase at which a customer is due for rescoring."""
+
+COMPLAINT_STEPS_DAYS = (2, 7, 14, 30)
+"""Ages of an unresolved complaint (or open ticket: the first two) that make it due."""
+
+RENEWAL_GRACE_DAYS = 3
+"""A renewal this many days late is due again (it is now overdue, not merely due)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleRules:
+    """The settings of the lifecycle stages; the defaults are those of docs/kpis.md."""
+
+    new_days: int = 30
+    lapse_days: int = 90
+    reactivated_days: int = 30
+    at_risk_bands: frozenset[str] = AT_RISK_BANDS
+
+
+DEFAULT_RULES = LifecycleRules()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The stage after `transition`, the one before, when it began, and whether it changed."""
+
+    stage: Stage
+    previous: Stage
+    since: datetime
+    changed: bool
+
+
+def stage_at(
+    profile: CustomerProfile,
+    now: datetime,
+    *,
+    band: str | None = None,
+    previous: Stage = Stage.NONE,
+    since: datetime | None = None,
+    rules: LifecycleRules = DEFAULT_RULES,
+) -> Stage:
+    """The stage at ``now``, given the previous stage and when it began (pure).
+
+    Precedence: churned (erased, or subscription ended with no activity since), lapsed (retail,
+    no activity for ``lapse_days``), at risk (band high/critical), reactivated (back from lapsed
+    or churned, for ``reactivated_days``), new (tenure under ``new_days``), repeat (2+ purchases
+    or a renewal), active.
+
+    >>> from datetime import UTC
+    >>> stage_at(CustomerProfile(), datetime(2026, 3, 1, tzinfo=UTC)).label
+    'new'
+    """
+    t = now.timestamp()
+    stage = _base(profile, t, band, rules)
+    if stage in (Stage.LAPSED, Stage.CHURNED, Stage.AT_RISK):
+        return stage
+    if previous in (Stage.LAPSED, Stage.CHURNED):
+        return Stage.REACTIVATED
+    recent = since is not None and t - since.timestamp() < rules.reactivated_days * DAY
+    if previous is Stage.REACTIVATED and recent:
+        return Stage.REACTIVATED
+    return stage
+
+
+def transition(
+    profile: CustomerProfile,
+    now: datetime,
+    *,
+    band: str | None = None,
+    rules: LifecycleRules = DEFAULT_RULES,
+) -> Transition:
+    """Move ``profile`` to its stage at event time ``now``; record it in the profile.
+
+    Call it with the partition's event-time clock (not a late event's own time), after each
+    event and when `next_due` comes. ``band`` is the customer's current churn band.
+
+    >>> from datetime import UTC
+    >>> profile = CustomerProfile(first_seen=1_760_000_000, last_activity=1_760_000_000)
+    >>> first = transition(profile, datetime(2025, 10, 20, tzinfo=UTC))
+    >>> later = transition(profile, datetime(2026, 3, 1, tzinfo=UTC))
+    >>> first.stage.label, first.changed, later.previous.label, later.stage.label
+    ('new', True, 'new', 'lapsed')
+    """
+    previous = Stage(profile.stage)
+    since = from_seconds(profile.stage_since) if profile.stage_since else None
+    stage = stage_at(profile, now, band=band, previous=previous, since=since, rules=rules)
+    if stage is not previous:
+        profile.stage, profile.stage_since = stage, int(now.timestamp())
+        return Transition(stage, previous, now, True)
+    return Transition(stage, previous, since or now, False)
+
+
+def _base(p: CustomerProfile, now: float, band: str | None, rules: LifecycleRules) -> Stage:
+    if p.erased:
+        return Stage.CHURNED
+    start = tenure_start(p)
+    retail = not p.subscription
+    if p.subscription:
+        _, _, ended = subscription_state(p, now)
+        if ended:
+            end = p.cancel_effective or p.cancel_at
+            if p.last_activity <= end:
+                return Stage.CHURNED
+            retail = True  # back after the end: judged as a retail customer
+    last = p.last_activity or start
+    if retail and last and now - last >= rules.lapse_days * DAY:
+        return Stage.LAPSED
+    if band is not None and band in rules.at_risk_bands:
+        return Stage.AT_RISK
+    if not start or now - start < rules.new_days * DAY:
+        return Stage.NEW
+    if p.purchases >= 2 or p.renewals >= 1:
+        return Stage.REPEAT
+    return Stage.ACTIVE
+
+
+def next_due(
+    profile: CustomerProfile, now: datetime, *, rules: LifecycleRules = DEFAULT_RULES
+) -> datetime | None:
+    """The first event time after ``now`` at which, with no new event, the customer's features
+    or stage change materially; None if nothing is scheduled (an erased customer).
+
+    Material changes: days since the last activity or purchase crossing a step of
+    `RECENCY_STEPS_DAYS` or the lapse window; a purchase interval overdue 1, 2, 3 times; a
+    weekly purchase bucket leaving a 30/90/365-day window; the end of "new" and "reactivated";
+    an unresolved complaint reaching 2, 7, 14, 30 days (an open ticket 2, 7); a renewal due,
+    then overdue by `RENEWAL_GRACE_DAYS`; a cancellation taking effect; a price increase
+    30/90 days old; a downgrade or offer response leaving the 90-day window.
+
+    >>> from datetime import UTC
+    >>> profile = CustomerProfile(first_seen=1_772_323_200, last_activity=1_772_323_200)
+    >>> next_due(profile, datetime(2026, 3, 1, 12, tzinfo=UTC)).isoformat()
+    '2026-03-02T00:00:00+00:00'
+    """
+    if profile.erased:
+        return None
+    t = now.timestamp()
+    due = [when for when in _candidates(profile, rules) if when > t]
+    return from_seconds(min(due)) if due else None
+
+
+def _candidates(p: CustomerProfile, rules: LifecycleRules) -> list[int]:
+    start = tenure_start(p)
+    out: list[int] = []
+    for anchor in (p.last_activity or start, p.last_tx):
+        if anchor:
+            out.extend(anchor + d * DAY for d in RECENCY_STEPS_DAYS)
+            out.append(anchor + rules.lapse_days * DAY)
+    interval = purchase_interval_days(p)
+    if interval > 0:
+        out.extend(p.last_tx + round(k * interval * DAY) for k in (1, 2, 3))
+    for week in p.tx_weeks:
+        out.extend((week + 1) * WEEK + w * DAY for w in WINDOWS)
+    if start:
+        out.append(start + rules.new_days * DAY)
+    if p.stage == Stage.REACTIVATED:
+        out.append(p.stage_since + rules.reactivated_days * DAY)
+    for entry in open_entries(p.complaints):
+        out.extend(entry[0] + d * DAY for d in COMPLAINT_STEPS_DAYS)
+    for entry in open_entries(p.tickets):
+        out.extend(entry[0] + d * DAY for d in COMPLAINT_STEPS_DAYS[:2])
+    renewal = next_renewal(p)
+    if renewal:
+        out.extend((renewal, renewal + RENEWAL_GRACE_DAYS * DAY))
+    if p.cancel_at:
+        out.append(p.cancel_effective or p.cancel_at)
+    if p.increase_at:
+        out.extend((p.increase_at + 30 * DAY, p.increase_at + 90 * DAY))
+    for at in (p.change_at, p.offer_at):
+        if at:
+            out.append(at + 90 * DAY)
+    return out
