@@ -1,0 +1,320 @@
+"""`ModelState`: everything the churn model is, in one picklable object.
+
+One learner process owns the state: it calls `learn` for each resolved label (in the order the
+labels topic gives them), keeps `to_bytes` checkpoints for its own restarts and publishes
+`serving()` copies that the scoring workers hot-load. Per label, `learn` does, in order:
+
+1. **treatment policy**: a treated label is skipped (``exclude``) or learned with the
+   ``treated`` indicator at 1 and not scored (``indicator``);
+2. **prequential step**: the prior, the champion and the challenger each score the features
+   *before* learning them; the pairs feed each one's metrics window and the learners' raw
+   log-odds their calibrators; then both learners learn the example;
+3. **drift**: the champion's log loss goes to ADWIN; a detection is recorded, and when the loss
+   rose the challenger restarts from scratch (if configured);
+4. **duel**: both calibrated probabilities join the promotion window; every ``check_every``
+   labels the `PromotionRule` is checked, and on success champion and challenger swap;
+5. **cold start**: once the `ColdStartRule` holds, the champion replaces the prior, recorded.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from river import drift
+
+from ._calibration import PlattCalibrator
+from ._config import LearnerSpec, ModelConfig, TreatmentPolicy
+from ._labels import Label, Snapshot
+from ._learner import LinearLearner
+from ._metrics import MetricsSummary, WindowedMetrics, log_loss, roc_auc
+from ._records import ChallengerPromoted, DriftDetected, ModelRecord, SwitchedToLearned
+from ._score import Score, sigmoid
+from ._serving import TREATED_FEATURE, ServingModel, load_checkpoint, score_features
+
+__all__ = [
+    "Contender",
+    "ModelState",
+    "QualityReport",
+]
+
+_CHECKPOINT_FORMAT = "churnwatch.model/1"
+_HISTORY = 1000
+_LOSS_CLIP = 1e-4
+
+
+class Contender:
+    """One learner with its own calibrator and prequential metrics window."""
+
+    def __init__(self, spec: LearnerSpec, config: ModelConfig) -> None:
+        self.spec = spec
+        self.learner = LinearLearner(spec)
+        self.calibrator = PlattCalibrator(config.calibration)
+        self.metrics = WindowedMetrics(config.metrics_window)
+
+    def score_then_learn(self, features: Mapping[str, float], churned: bool) -> float:
+        """Prequential step: score, record, then learn; returns the pre-learning probability."""
+        z = self.learner.log_odds_then_learn(features, churned)
+        p = sigmoid(self.calibrator.calibrate(z))
+        self.metrics.add(p, churned)
+        self.calibrator.learn(z, churned)
+        return p
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReport:
+    """Live model quality for the API: each model's window metrics and the current duel."""
+
+    version: str
+    serving: str
+    labels: int
+    positives: int
+    skipped_treated: int
+    prior: MetricsSummary
+    champion_name: str
+    champion: MetricsSummary
+    challenger_name: str | None
+    challenger: MetricsSummary | None
+    duel_labels: int
+    drifts: int
+    promotions: int
+
+
+class ModelState:
+    """The churn model: prior, champion, challenger, calibrators, metrics, decisions, version.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> from churnwatch.model import ColdStartRule, ModelConfig
+    >>> state = ModelState(ModelConfig(cold_start=ColdStartRule(min_labels=40, min_per_class=10)))
+    >>> state.predict({"failed_payments_consecutive": 2.0}).model_version
+    'prior-v1'
+    >>> at = datetime(2024, 5, 1, tzinfo=UTC)
+    >>> records = []
+    >>> for k in range(40):
+    ...     records += state.learn({"failed_payments": k % 4}, k % 4 >= 2, at=at)
+    >>> type(records[0]).__name__, state.version
+    ('SwitchedToLearned', 'sgd.g1.n40')
+    >>> ModelState.from_bytes(state.to_bytes()).predict({"failed_payments": 3.0}) == state.predict(
+    ...     {"failed_payments": 3.0})
+    True
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        self.config = config or ModelConfig()
+        cfg = self.config
+        self.champion = Contender(cfg.champion, cfg)
+        self.challenger = None if cfg.challenger is None else Contender(cfg.challenger, cfg)
+        self.prior_metrics = WindowedMetrics(cfg.metrics_window)
+        self.generation = 0
+        self.labels = 0
+        self.positives = 0
+        self.skipped_treated = 0
+        self.drifts = 0
+        self.promotions = 0
+        self.switched_at: datetime | None = None
+        self.history: deque[ModelRecord] = deque(maxlen=_HISTORY)
+        self._adwin = _adwin(cfg.drift_delta)
+        self._duel: deque[tuple[bool, float, float]] = deque(maxlen=cfg.promotion.window)
+        self._since_check = 0
+
+    # -- scoring -------------------------------------------------------------------------
+
+    @property
+    def learned_active(self) -> bool:
+        """Whether the learned champion (not the prior) answers `predict`."""
+        return self.switched_at is not None
+
+    @property
+    def version(self) -> str:
+        """``prior-v1`` in cold start, else ``<champion>.g<generation>.n<labels learned>``."""
+        if not self.learned_active:
+            return self.config.prior.version
+        return f"{self.champion.spec.name}.g{self.generation}.n{self.labels}"
+
+    def predict(self, features: Mapping[str, float]) -> Score:
+        """The churn score of one customer's features; never changes the state."""
+        learner = self.champion.learner if self.learned_active else None
+        cal = self.champion.calibrator
+        return score_features(self.config, learner, cal.slope, cal.offset, self.version, features)
+
+    def serving(self) -> ServingModel:
+        """A compact copy of what `predict` uses, for the scoring workers."""
+        if not self.learned_active:
+            return ServingModel(self.config, None, 1.0, 0.0, self.version)
+        cal = self.champion.calibrator
+        learner = copy.deepcopy(self.champion.learner)
+        return ServingModel(self.config, learner, cal.slope, cal.offset, self.version)
+
+    # -- learning ------------------------------------------------------------------------
+
+    def learn_label(self, snapshot: Snapshot, label: Label) -> list[ModelRecord]:
+        """`learn` a resolved snapshot at the event time its label became known."""
+        return self.learn(
+            snapshot.features, label.churned, at=label.known_at, treated=label.treated
+        )
+
+    def learn(
+        self, features: Mapping[str, float], churned: bool, *, at: datetime, treated: bool = False
+    ) -> list[ModelRecord]:
+        """Score-then-learn one labelled snapshot; returns the decisions it triggered."""
+        cfg = self.config
+        if treated and cfg.treatment is TreatmentPolicy.EXCLUDE:
+            self.skipped_treated += 1
+            return []
+        y = bool(churned)
+        x = self._untreated(features)  # validates the features before any change
+        self.labels += 1
+        self.positives += y
+        records: list[ModelRecord] = []
+        if treated:  # indicator policy: learn the treated outcome, keep it out of the metrics
+            treated_x = {**x, TREATED_FEATURE: 1.0}
+            self.champion.learner.learn(treated_x, y)
+            if self.challenger is not None:
+                self.challenger.learner.learn(treated_x, y)
+        else:
+            self.prior_metrics.add(cfg.prior.probability(features), y)
+            p_champion = self.champion.score_then_learn(x, y)
+            p_challenger = None
+            if self.challenger is not None:
+                p_challenger = self.challenger.score_then_learn(x, y)
+            records += self._watch_drift(p_champion, y, at)
+            if p_challenger is not None and self.challenger is not None:
+                self._duel.append((y, p_champion, p_challenger))
+                records += self._maybe_promote(at)
+        records += self._maybe_switch(at)
+        self.history.extend(records)
+        return records
+
+    def _check_features(self, features: Mapping[str, float]) -> Mapping[str, float]:
+        if self.config.treatment is TreatmentPolicy.INDICATOR and TREATED_FEATURE in features:
+            raise ValueError(
+                f"feature name {TREATED_FEATURE!r} is reserved by the indicator policy"
+            )
+        return features
+
+    def _untreated(self, features: Mapping[str, float]) -> Mapping[str, float]:
+        if self.config.treatment is TreatmentPolicy.INDICATOR:
+            return {**self._check_features(features), TREATED_FEATURE: 0.0}
+        return features
+
+    def _watch_drift(self, p: float, y: bool, at: datetime) -> list[ModelRecord]:
+        q = min(max(p if y else 1.0 - p, _LOSS_CLIP), 1.0)
+        before = float(self._adwin.estimation)
+        self._adwin.update(-math.log(q))
+        if not self._adwin.drift_detected:
+            return []
+        after = float(self._adwin.estimation)
+        rising = after > before
+        reset = rising and self.config.reset_challenger_on_drift and self.challenger is not None
+        if reset and self.challenger is not None:
+            self.challenger = Contender(self.challenger.spec, self.config)
+            self._duel.clear()
+            self._since_check = 0
+        self.drifts += 1
+        return [
+            DriftDetected(at, self.champion.spec.name, before, after, rising, self.labels, reset)
+        ]
+
+    def _maybe_promote(self, at: datetime) -> list[ModelRecord]:
+        rule = self.config.promotion
+        self._since_check += 1
+        if self._since_check < rule.check_every or len(self._duel) < rule.min_labels:
+            return []
+        self._since_check = 0
+        duel = np.array(self._duel, dtype=np.float64)
+        y = duel[:, 0].astype(bool)
+        positives = int(y.sum())
+        if min(positives, y.size - positives) < rule.min_per_class:
+            return []
+        auc_a, auc_b = roc_auc(y, duel[:, 1]), roc_auc(y, duel[:, 2])
+        loss_a, loss_b = log_loss(y, duel[:, 1]), log_loss(y, duel[:, 2])
+        assert auc_a is not None
+        assert auc_b is not None
+        assert self.challenger is not None
+        if auc_b < auc_a + rule.auc_margin or loss_b > loss_a + rule.log_loss_slack:
+            return []
+        old = self.champion
+        self.champion, self.challenger = self.challenger, old
+        if self.learned_active:  # in cold start the switch starts generation 1
+            self.generation += 1
+        self.promotions += 1
+        self._duel.clear()
+        self._adwin = _adwin(self.config.drift_delta)
+        return [
+            ChallengerPromoted(
+                at,
+                self.champion.spec.name,
+                old.spec.name,
+                int(y.size),
+                positives,
+                auc_a,
+                auc_b,
+                loss_a,
+                loss_b,
+                self.version,
+            )
+        ]
+
+    def _maybe_switch(self, at: datetime) -> list[ModelRecord]:
+        rule = self.config.cold_start
+        negatives = self.labels - self.positives
+        if self.learned_active or self.labels < rule.min_labels:
+            return []
+        if min(self.positives, negatives) < rule.min_per_class:
+            return []
+        self.switched_at = at
+        self.generation = 1
+        prior, learned = self.prior_metrics.summary(1), self.champion.metrics.summary(1)
+        return [
+            SwitchedToLearned(
+                at, self.labels, self.positives, negatives, prior.auc, learned.auc, self.version
+            )
+        ]
+
+    # -- reporting and checkpoints -------------------------------------------------------
+
+    def quality(self) -> QualityReport:
+        """The live metrics of the prior, champion and challenger over their windows."""
+        bins = self.config.calibration_bins
+        challenger = self.challenger
+        return QualityReport(
+            version=self.version,
+            serving=self.champion.spec.name if self.learned_active else self.config.prior.version,
+            labels=self.labels,
+            positives=self.positives,
+            skipped_treated=self.skipped_treated,
+            prior=self.prior_metrics.summary(bins),
+            champion_name=self.champion.spec.name,
+            champion=self.champion.metrics.summary(bins),
+            challenger_name=None if challenger is None else challenger.spec.name,
+            challenger=None if challenger is None else challenger.metrics.summary(bins),
+            duel_labels=len(self._duel),
+            drifts=self.drifts,
+            promotions=self.promotions,
+        )
+
+    def to_bytes(self) -> bytes:
+        """A versioned checkpoint of the whole state (pickle), for the learner's own restarts.
+
+        Load only checkpoints your own learner wrote; workers load `serving` copies instead.
+        """
+        return pickle.dumps((_CHECKPOINT_FORMAT, self), protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ModelState:
+        """Load a checkpoint written by `to_bytes`; `IncompatibleCheckpoint` otherwise."""
+        return load_checkpoint(data, _CHECKPOINT_FORMAT, cls)
+
+
+def _adwin(delta: float) -> Any:
+    """River's ADWIN (untyped) on the champion's prequential log loss."""
+    return drift.ADWIN(delta=delta)  # type: ignore[no-untyped-call]
