@@ -25,11 +25,12 @@ infra_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker and P
 app.add_typer(infra_app, name="infra")
 
 SERVICES = {
-    "ingest": "churnwatch_ingest",
-    "raw-validator": "churnwatch_ingest.raw_main",
-    "scoring": "churnwatch_scoring",
-    "alerts": "churnwatch_alerts",
-    "api": "churnwatch_api",
+    "ingest": ["churnwatch_ingest", "http"],
+    "raw-validator": ["churnwatch_ingest", "raw"],
+    "scoring": ["churnwatch_scoring"],
+    "learner": ["churnwatch_scoring.learner"],
+    "alerts": ["churnwatch_alerts"],
+    "api": ["churnwatch_api"],
 }
 
 
@@ -91,7 +92,7 @@ def run(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE
     module = SERVICES.get(service)
     if module is None:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
-    os.execv(sys.executable, [sys.executable, "-m", module])
+    os.execv(sys.executable, [sys.executable, "-m", *module])
 
 
 @app.command("produce")

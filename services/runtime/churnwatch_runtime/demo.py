@@ -30,22 +30,24 @@ class Service:
 
     name: str
     module: str
+    args: tuple[str, ...]
     port: int | None
 
 
 SERVICES = (
-    Service("ingest", "churnwatch_ingest", 8001),
-    Service("raw-validator", "churnwatch_ingest.raw_main", None),
-    Service("scoring", "churnwatch_scoring", 8003),
-    Service("alerts", "churnwatch_alerts", 8002),
-    Service("api", "churnwatch_api", 8000),
+    Service("ingest", "churnwatch_ingest", ("http",), 8001),
+    Service("raw-validator", "churnwatch_ingest", ("raw",), None),
+    Service("scoring", "churnwatch_scoring", (), 8003),
+    Service("learner", "churnwatch_scoring.learner", (), None),
+    Service("alerts", "churnwatch_alerts", (), 8002),
+    Service("api", "churnwatch_api", (), 8000),
 )
 
 
 def built(module: str) -> bool:
     """A service counts as built once its package can be run with ``python -m``."""
     try:
-        spec = importlib.util.find_spec(module if "." in module else f"{module}.__main__")
+        spec = importlib.util.find_spec(f"{module}.__main__")
     except ModuleNotFoundError:
         return False
     return spec is not None
@@ -82,7 +84,7 @@ def run_demo(*, rate: float, customers: int, seconds: float) -> int:
             if not built(svc.module):
                 print(f"  {svc.name}: not built yet, skipped", flush=True)
                 continue
-            proc = spawn(svc.name, ["-m", svc.module], env)
+            proc = spawn(svc.name, ["-m", svc.module, *svc.args], env)
             procs.append((svc.name, proc))
             if svc.port is not None:
                 wait_ready(svc.name, svc.port, proc)

@@ -1,0 +1,66 @@
+"""Ingest's own knobs (``CW_INGEST_*``) on top of the shared connection settings (``CW_*``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from churnwatch_runtime.settings import CommonSettings
+
+
+class IngestSettings(CommonSettings):
+    """Everything the HTTP app and the raw validator read; built once in ``main()`` or a test.
+
+    The shared fields keep their ``CW_`` names (``CW_KAFKA_BOOTSTRAP``, ``DATABASE_URL``) although
+    this class's prefix is ``CW_INGEST_``: an extra source reads them (see
+    :meth:`settings_customise_sources`). Precedence: arguments, ``CW_INGEST_*``, ``CW_*``, defaults.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CW_INGEST_", extra="ignore")
+
+    host: str = "0.0.0.0"
+    port: int = Field(8001, ge=1, le=65535)
+    max_batch: int = Field(1000, ge=1, le=100_000, description="events per POST")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="whole request body")
+    max_event_bytes: int = Field(65536, ge=256, description="one event's JSON")
+    max_future: timedelta = Field(timedelta(minutes=5), description="occurred_at tolerance")
+    dedup_window: timedelta = Field(timedelta(days=7), description="how long event_ids are kept")
+    dedup_purge_interval_s: float = Field(300.0, gt=0)
+    db_pool_size: int = Field(20, ge=1)
+    retry_after_s: int = Field(5, ge=1, description="Retry-After on 503")
+    publish_timeout_s: float = Field(15.0, gt=0, description="wait for Kafka's acks")
+    producer_request_timeout_ms: int = Field(10000, ge=100)
+    producer_linger_ms: int = Field(0, ge=0, description="0: ingest builds its own batches")
+    create_topics: bool = True
+    raw_group_id: str = "cw-ingest-raw"
+    raw_max_records: int = Field(2000, ge=1)
+    raw_dedup: bool = Field(True, description="drop raw-path event_id duplicates too")
+    raw_retry_backoff_s: float = Field(1.0, gt=0)
+    raw_metrics_port: int | None = Field(None, description="/metrics of a raw-only process")
+    access_log: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        common = _CommonEnv(settings_cls)
+        return (init_settings, env_settings, common, dotenv_settings, file_secret_settings)
+
+
+class _CommonEnv(PydanticBaseSettingsSource):
+    """The shared settings given in the environment under their own ``CW_`` names."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ answers for all fields at once
+
+    def __call__(self) -> dict[str, Any]:
+        return CommonSettings().model_dump(exclude_unset=True)
