@@ -31,16 +31,23 @@ class Service:
     name: str
     module: str
     args: tuple[str, ...]
-    port: int | None
+    port_env: str | None
+    default_port: int | None = None
+
+    @property
+    def port(self) -> int | None:
+        if self.port_env is None:
+            return None
+        return int(os.environ.get(self.port_env, str(self.default_port)))
 
 
 SERVICES = (
-    Service("ingest", "churnwatch_ingest", ("http",), 8001),
+    Service("ingest", "churnwatch_ingest", ("http",), "CW_INGEST_PORT", 8001),
     Service("raw-validator", "churnwatch_ingest", ("raw",), None),
-    Service("scoring", "churnwatch_scoring", (), 8003),
+    Service("scoring", "churnwatch_scoring", (), "CW_SCORING_PORT", 8003),
     Service("learner", "churnwatch_scoring.learner", (), None),
-    Service("alerts", "churnwatch_alerts", (), 8002),
-    Service("api", "churnwatch_api", (), 8000),
+    Service("alerts", "churnwatch_alerts", (), "CW_ALERTS_PORT", 8002),
+    Service("api", "churnwatch_api", (), "CW_API_PORT", 8000),
 )
 
 
@@ -86,13 +93,14 @@ def run_demo(*, rate: float, customers: int, seconds: float) -> int:
                 continue
             proc = spawn(svc.name, ["-m", svc.module, *svc.args], env)
             procs.append((svc.name, proc))
-            if svc.port is not None:
-                wait_ready(svc.name, svc.port, proc)
+            port = svc.port
+            if port is not None:
+                wait_ready(svc.name, port, proc)
             print(f"  {svc.name}: running (pid {proc.pid})", flush=True)
         sim = [
             "-m", "churnwatch_sim.cli", "run",
             "--clock", "live", "--rate", str(rate), "--customers", str(customers),
-            "--to", "http://127.0.0.1:8001",
+            "--to", f"http://127.0.0.1:{SERVICES[0].port}",
         ]  # fmt: skip
         procs.append(("simulator", spawn("simulator", sim, env)))
         print_banner(cw_home() / "logs")
@@ -107,22 +115,24 @@ def run_demo(*, rate: float, customers: int, seconds: float) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # newest first and one at a time: the simulator flushes to ingest before ingest stops
         for _, proc in reversed(procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for _, proc in reversed(procs):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
 
 def print_banner(logs: Path) -> None:
+    ingest, api = SERVICES[0].port, SERVICES[-1].port
     print(
         "\nchurnwatch demo is running — simulated customers are flowing through.\n"
-        "  ingest API      http://127.0.0.1:8001/docs   (POST /v1/events)\n"
-        "  ingest metrics  http://127.0.0.1:8001/metrics\n"
-        "  dashboard/API   http://127.0.0.1:8000/        (when the api service is built)\n"
+        f"  ingest API      http://127.0.0.1:{ingest}/docs   (POST /v1/events)\n"
+        f"  ingest metrics  http://127.0.0.1:{ingest}/metrics\n"
+        f"  dashboard/API   http://127.0.0.1:{api}/        (when the api service is built)\n"
         f"  logs            {logs}/\n"
         "Ctrl-C stops the services; `churnwatch infra down` stops Kafka and PostgreSQL.\n",
         flush=True,

@@ -2,7 +2,8 @@
 
 The broker and database are started from the project's own launchers under ``var/`` unless the
 user points ``CW_KAFKA_BOOTSTRAP`` / ``DATABASE_URL`` elsewhere: then nothing is started and
-the configured servers are used as they are.
+the configured servers are used as they are. ``CW_INFRA=local`` forces the local launchers (on
+the configured ports), ``CW_INFRA=external`` forbids them.
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ from churnwatch_runtime.paths import cw_home
 from churnwatch_runtime.settings import CommonSettings
 
 
+def _managed(*env_names: str) -> bool:
+    mode = os.environ.get("CW_INFRA", "auto")
+    if mode not in ("auto", "local", "external"):
+        raise ValueError(f"CW_INFRA must be auto, local or external, not {mode!r}")
+    if mode == "auto":
+        return not any(os.environ.get(name) for name in env_names)
+    return mode == "local"
+
+
 def local_broker(settings: CommonSettings) -> KafkaBroker | None:
     """The broker we manage, or None when CW_KAFKA_BOOTSTRAP names an external one."""
-    if os.environ.get("CW_KAFKA_BOOTSTRAP"):
+    if not _managed("CW_KAFKA_BOOTSTRAP"):
         return None
     host, _, port = settings.kafka_bootstrap.partition(":")
     return KafkaBroker(
@@ -35,7 +45,7 @@ def local_broker(settings: CommonSettings) -> KafkaBroker | None:
 
 def local_postgres(settings: CommonSettings) -> LocalPostgres | None:
     """The database we manage, or None when DATABASE_URL names an external one."""
-    if os.environ.get("DATABASE_URL") or os.environ.get("CW_DATABASE_URL"):
+    if not _managed("DATABASE_URL", "CW_DATABASE_URL"):
         return None
     url = make_url(settings.database_url)
     return LocalPostgres(
