@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from pydantic import Field
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from churnwatch_runtime.settings import CommonSettings
 
@@ -16,8 +14,7 @@ class IngestSettings(CommonSettings):
     """Everything the HTTP app and the raw validator read; built once in ``main()`` or a test.
 
     The shared fields keep their ``CW_`` names (``CW_KAFKA_BOOTSTRAP``, ``DATABASE_URL``) although
-    this class's prefix is ``CW_INGEST_``: an extra source reads them (see
-    :meth:`settings_customise_sources`). Precedence: arguments, ``CW_INGEST_*``, ``CW_*``, defaults.
+    this class's prefix is ``CW_INGEST_`` (see :class:`CommonSettings`).
     """
 
     model_config = SettingsConfigDict(env_prefix="CW_INGEST_", extra="ignore")
@@ -42,25 +39,3 @@ class IngestSettings(CommonSettings):
     raw_retry_backoff_s: float = Field(1.0, gt=0)
     raw_metrics_port: int | None = Field(None, description="/metrics of a raw-only process")
     access_log: bool = False
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        common = _CommonEnv(settings_cls)
-        return (init_settings, env_settings, common, dotenv_settings, file_secret_settings)
-
-
-class _CommonEnv(PydanticBaseSettingsSource):
-    """The shared settings given in the environment under their own ``CW_`` names."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ answers for all fields at once
-
-    def __call__(self) -> dict[str, Any]:
-        return CommonSettings().model_dump(exclude_unset=True)

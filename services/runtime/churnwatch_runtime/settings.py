@@ -6,8 +6,11 @@ modules (app factories, ``main()``) build settings; domain code takes plain argu
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class TopicNames(BaseSettings):
@@ -26,7 +29,12 @@ class TopicNames(BaseSettings):
 
 
 class CommonSettings(BaseSettings):
-    """Connection settings; ``CW_KAFKA_BOOTSTRAP`` and ``DATABASE_URL`` point anywhere."""
+    """Connection settings; ``CW_KAFKA_BOOTSTRAP`` and ``DATABASE_URL`` point anywhere.
+
+    A service's subclass has its own prefix (``CW_INGEST_``) but the shared fields keep their
+    ``CW_`` names: an extra source reads them. Precedence: arguments, the subclass's prefix,
+    ``CW_*``, defaults.
+    """
 
     model_config = SettingsConfigDict(env_prefix="CW_", extra="ignore")
 
@@ -39,3 +47,27 @@ class CommonSettings(BaseSettings):
     topics: TopicNames = Field(default_factory=TopicNames)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if settings_cls is CommonSettings:
+            return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+        common = _CommonEnv(settings_cls)
+        return (init_settings, env_settings, common, dotenv_settings, file_secret_settings)
+
+
+class _CommonEnv(PydanticBaseSettingsSource):
+    """The shared settings given in the environment under their own ``CW_`` names."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ answers for all fields at once
+
+    def __call__(self) -> dict[str, Any]:
+        return CommonSettings().model_dump(exclude_unset=True)
