@@ -1,0 +1,122 @@
+"""Wiring: settings → engine, worker, outbox relay and the health/metrics HTTP app.
+
+``run(settings)`` runs the three in one event loop until SIGTERM/SIGINT: the worker finishes and
+commits its batch, the relay its publication, uvicorn its requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import uvicorn
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+
+from churnwatch_runtime.db import make_engine
+from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
+from churnwatch_scoring.hotload import ModelSource
+from churnwatch_scoring.metrics import ScoringMetrics
+from churnwatch_scoring.processor import ScoringConfig, ScoringProcessor
+from churnwatch_scoring.scoring import ScoreOptions
+from churnwatch_scoring.settings import ScoringSettings
+from churnwatch_scoring.valuation import ValueSettings
+
+log = logging.getLogger(__name__)
+
+
+def build_processor(
+    settings: ScoringSettings, metrics: ScoringMetrics | None = None
+) -> ScoringProcessor:
+    """The processor the settings describe (tests build theirs the same way)."""
+    bands = settings.bands()
+    options = ScoreOptions(
+        bands=bands,
+        history_min_move=settings.history_min_move,
+        value=ValueSettings(churn_window_days=float(settings.horizon_days)),
+    )
+    config = ScoringConfig(
+        group_id=settings.group_id,
+        scores_topic=settings.topics.scores,
+        dlq_topic=settings.topics.events_dlq,
+        lateness=timedelta(seconds=settings.allowed_lateness_s),
+        cache_per_partition=settings.cache_per_partition,
+        silence_limit=settings.silence_limit,
+        silence=settings.silence,
+        options=options,
+    )
+    models = ModelSource(
+        bands=bands, horizon_days=settings.horizon_days, poll_s=settings.model_poll_s
+    )
+    return ScoringProcessor(config, models, metrics)
+
+
+def create_app(worker: Worker, metrics: ScoringMetrics) -> FastAPI:
+    """``/healthz`` (the process answers), ``/readyz`` (the worker's status), ``/metrics``."""
+    app = FastAPI(title="churnwatch scoring", docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        status = worker.status()
+        return JSONResponse(status.to_dict(), status_code=200 if status.ready else 503)
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+class _Server(uvicorn.Server):
+    """Leaves signals to `run_worker`, which stops everything in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _Http:
+    """uvicorn as a `Runnable`: serves until ``stop`` is set."""
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        self.server = _Server(config)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        serving = asyncio.create_task(self.server.serve())
+        await stop.wait()
+        self.server.should_exit = True
+        await serving
+
+
+async def run(settings: ScoringSettings, stop: asyncio.Event | None = None) -> None:
+    """The scoring service until ``stop`` or a signal."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)  # as ingest: many short-lived objects per event
+    engine = make_engine(settings.database_url)
+    metrics = ScoringMetrics()
+    worker = Worker(
+        engine,
+        build_processor(settings, metrics),
+        bootstrap=settings.kafka_bootstrap,
+        topics=[settings.topics.events],
+        group_id=settings.group_id,
+        config=WorkerConfig(max_records=settings.max_records, max_wait_ms=settings.max_wait_ms),
+    )
+    also: list[Runnable] = [_Http(create_app(worker, metrics), settings.host, settings.port)]
+    if settings.relay:
+        also.append(OutboxRelay(engine, settings.kafka_bootstrap, batch_size=settings.relay_batch))
+    try:
+        await run_worker(worker, stop, also=also)
+    finally:
+        await engine.dispose()
+        log.info("scoring stopped cleanly")

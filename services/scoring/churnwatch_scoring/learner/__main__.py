@@ -1,0 +1,36 @@
+"""``python -m churnwatch_scoring.learner``: the learner (or a standby) until SIGINT/SIGTERM.
+
+Settings come from the environment (``CW_*``, ``CW_LEARNER_*``, ``DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from churnwatch_runtime.db import make_engine
+from churnwatch_runtime.logs import configure_logging
+from churnwatch_scoring.learner.config import LearnerSettings
+from churnwatch_scoring.learner.service import Learner
+
+
+async def _run(settings: LearnerSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        await Learner(engine, settings).run(stop)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    settings = LearnerSettings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    asyncio.run(_run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Scoring one customer at a clock, then valuing a whole batch of them (pure, no I/O).
+
+`score_customer` is the per-customer part (features, churn score, band, lifecycle transition,
+reasons, next due time, snapshot decision); `finish` values the batch in one vectorised CLV call,
+assigns tiers and RFM segments against the worker's population, and lays out every row the
+processor writes. The split exists because CLV is cheap per batch and dear per customer.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from churnwatch.model import (
+    BandThresholds,
+    CustomerKind,
+    LabelResolver,
+    Scorer,
+    Snapshot,
+    SnapshotOutcome,
+    SnapshotPolicy,
+    band_for,
+)
+from churnwatch.profile import (
+    CustomerProfile,
+    Reason,
+    RfmValues,
+    Stage,
+    features,
+    from_seconds,
+    next_due,
+    rfm_values,
+    top_reasons,
+    transition,
+)
+from churnwatch.value import RetailStats, RetailSummary, observe, value_at_risk
+from churnwatch_scoring.population import Population
+from churnwatch_scoring.records import (
+    Cause,
+    ScoreRecord,
+    Why,
+    history_why,
+    score_message,
+    score_msg_id,
+)
+from churnwatch_scoring.store import SnapshotRow
+from churnwatch_scoring.valuation import (
+    ClvParams,
+    ValueSettings,
+    retail_values,
+    subscription_value,
+)
+
+
+@dataclass(slots=True)
+class Entry:
+    """A cached customer: profile, retail statistics, the last *history* entry's (probability,
+    band) — what the next score is compared with — and the day of the last snapshot."""
+
+    profile: CustomerProfile
+    retail: RetailStats | None
+    last_score: tuple[float, str] | None
+    last_snapshot: date | None
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    bands: BandThresholds = field(default_factory=BandThresholds)
+    reasons: int = 3
+    history_min_move: float = 0.10
+    snapshots: SnapshotPolicy = field(default_factory=SnapshotPolicy)
+    resolver: LabelResolver = field(default_factory=LabelResolver)
+    value: ValueSettings = field(default_factory=ValueSettings)
+
+
+@dataclass(slots=True)
+class Scored:
+    """A customer scored at ``clock``, waiting for the batch's valuation."""
+
+    customer_id: str
+    partition: int
+    entry: Entry
+    clock: datetime
+    probability: float
+    band: str
+    reasons: tuple[Reason, ...]
+    stage: str
+    transition: tuple[str, str | None] | None  # (stage, previous) when it changed
+    due: datetime | None
+    rfm: RfmValues | None
+    subscription: bool
+    subscription_active: bool
+    price_monthly: float
+    model_version: str
+    cause: Cause
+    cause_event_id: str | None
+    snapshot: SnapshotRow | None
+
+
+def score_customer(
+    customer_id: str,
+    partition: int,
+    entry: Entry,
+    clock: datetime,
+    model: Scorer,
+    opts: ScoreOptions,
+    *,
+    cause: Cause,
+    cause_event_id: str | None,
+) -> Scored:
+    """Score ``entry`` at event time ``clock``; moves its lifecycle stage and snapshot day."""
+    profile = entry.profile
+    x = features(profile, clock)
+    score = model.predict(x)
+    band = band_for(score.probability, opts.bands).value
+    tr = transition(profile, clock, band=band)
+    change = None
+    if tr.changed:
+        change = (tr.stage.label, None if tr.previous is Stage.NONE else tr.previous.label)
+    subscription = x["is_subscription"] > 0
+    active = x["subscription_active"] > 0
+    snapshot = _snapshot(customer_id, partition, entry, clock, x, subscription, active, opts)
+    return Scored(
+        customer_id, partition, entry, clock, score.probability, band,
+        tuple(top_reasons(score.contributions, profile, clock, k=opts.reasons)),
+        tr.stage.label, change, next_due(profile, clock), rfm_values(profile, clock),
+        subscription, active, x["price_monthly"], score.model_version, cause, cause_event_id,
+        snapshot,
+    )  # fmt: skip
+
+
+def _snapshot(
+    customer_id: str,
+    partition: int,
+    entry: Entry,
+    clock: datetime,
+    x: dict[str, float],
+    subscription: bool,
+    active: bool,
+    opts: ScoreOptions,
+) -> SnapshotRow | None:
+    """The day's first score of a live customer is kept for its delayed label."""
+    if not opts.snapshots.admits(entry.last_snapshot, clock):
+        return None
+    kind = CustomerKind.SUBSCRIPTION if subscription else CustomerKind.RETAIL
+    last = entry.profile.last_activity
+    snap = Snapshot(
+        customer_id, clock, kind, x,
+        last_activity_at=from_seconds(last) if last else None, active=active,
+    )  # fmt: skip
+    if not opts.resolver.eligible(snap):
+        return None
+    day = opts.snapshots.day(clock)
+    entry.last_snapshot = day
+    due = opts.resolver.due_at(snap, SnapshotOutcome())
+    return SnapshotRow(customer_id, day, partition, clock, x, kind.value, due)
+
+
+@dataclass
+class BatchResult:
+    """Everything a batch writes, one list per table."""
+
+    profiles: list[tuple[str, int, bytes, bytes | None]] = field(default_factory=list)
+    records: list[ScoreRecord] = field(default_factory=list)
+    history: list[tuple[ScoreRecord, str | None, Why]] = field(default_factory=list)
+    transitions: list[tuple[str, str, str | None, datetime]] = field(default_factory=list)
+    due: list[tuple[str, int, datetime | None]] = field(default_factory=list)
+    snapshots: list[SnapshotRow] = field(default_factory=list)
+    messages: list[tuple[ScoreRecord, bytes, str]] = field(default_factory=list)
+
+
+def finish(
+    scored: Sequence[Scored], clv: ClvParams, population: Population, opts: ScoreOptions
+) -> BatchResult:
+    """Value the batch (one vectorised retail CLV call) and lay out the rows to write."""
+    retail_idx = [i for i, s in enumerate(scored) if not s.subscription and s.entry.retail]
+    summaries: list[RetailSummary] = [
+        observe(s.entry.retail, s.clock, clv.unit_days)
+        for s in (scored[i] for i in retail_idx)
+        if s.entry.retail
+    ]
+    values: dict[int, tuple[float, float | None, float | None]] = dict(
+        zip(retail_idx, retail_values(clv, summaries, opts.value), strict=True)
+    )
+    out = BatchResult()
+    for i, s in enumerate(scored):
+        if s.subscription:
+            v = subscription_value(
+                s.price_monthly, s.probability, s.subscription_active, opts.value
+            )
+            value: tuple[float, float | None, float | None] = (v, None, None)
+        else:
+            value = values.get(i, (0.0, None, None))
+        population.add(value[0], s.rfm)
+        rec = ScoreRecord(
+            s.customer_id, s.partition, s.probability, s.band, s.reasons, value[0], value[1],
+            value[2], population.tier(value[0]).value, s.stage, population.segment(s.rfm),
+            value_at_risk(min(max(s.probability, 0.0), 1.0), value[0]),
+            "subscription" if s.subscription else "retail", s.model_version, s.clock, s.cause,
+            s.cause_event_id,
+        )  # fmt: skip
+        entry = s.entry
+        why = history_why(entry.last_score, s.probability, s.band, min_move=opts.history_min_move)
+        if why is not None:
+            out.history.append((rec, entry.last_score[1] if entry.last_score else None, why))
+            entry.last_score = (s.probability, s.band)
+        retail = pickle.dumps(entry.retail, protocol=5) if entry.retail else None
+        out.profiles.append((s.customer_id, s.partition, entry.profile.to_bytes(), retail))
+        out.records.append(rec)
+        if s.transition is not None:
+            out.transitions.append((s.customer_id, s.transition[0], s.transition[1], s.clock))
+        out.due.append((s.customer_id, s.partition, s.due))
+        if s.snapshot is not None:
+            out.snapshots.append(s.snapshot)
+        out.messages.append((rec, score_message(rec), score_msg_id(rec)))
+    return out

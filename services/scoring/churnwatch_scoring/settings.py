@@ -1,0 +1,40 @@
+"""Settings of the scoring worker (env prefix ``CW_SCORING_``); built only by the wiring."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from churnwatch.model import BandThresholds
+from churnwatch_runtime.settings import CommonSettings
+
+
+class ScoringSettings(CommonSettings):
+    """Where the worker listens and how it scores; defaults follow docs/kpis.md.
+
+    The shared fields keep their ``CW_`` names (``CW_KAFKA_BOOTSTRAP``, ``DATABASE_URL``), as
+    in ingest: precedence is arguments, ``CW_SCORING_*``, ``CW_*``, defaults.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CW_SCORING_", extra="ignore")
+
+    port: int = Field(8003, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    group_id: str = "scoring"
+    band_medium: float = Field(0.15, gt=0, lt=1)
+    band_high: float = Field(0.35, gt=0, lt=1)
+    band_critical: float = Field(0.6, gt=0, lt=1)
+    horizon_days: int = Field(30, ge=1)
+    allowed_lateness_s: float = Field(300.0, ge=0)
+    history_min_move: float = Field(0.10, gt=0, le=1)
+    cache_per_partition: int = Field(200_000, ge=100)
+    silence_limit: int = Field(5_000, ge=1)
+    silence: bool = True  # the sweep; off only for tests that compare batchings
+    model_poll_s: float = Field(5.0, ge=0)
+    max_records: int = Field(5_000, ge=1)
+    max_wait_ms: int = Field(100, ge=1)
+    relay: bool = True  # run the outbox relay in this process
+    relay_batch: int = Field(5_000, ge=1)
+
+    def bands(self) -> BandThresholds:
+        return BandThresholds(self.band_medium, self.band_high, self.band_critical)
