@@ -142,7 +142,9 @@ def _base(p: CustomerProfile, now: float, band: str | None, rules: LifecycleRule
             if p.last_activity <= end:
                 return Stage.CHURNED
             retail = True  # back after the end: judged as a retail customer
-    last = p.last_activity or start
+    # silence counts from the last activity, or from when we first heard of the customer: a
+    # sign-up date years back is no evidence that they were silent before we were watching
+    last = p.last_activity or p.first_seen
     if retail and last and now - last >= rules.lapse_days * DAY:
         return Stage.LAPSED
     if band is not None and band in rules.at_risk_bands:
@@ -182,7 +184,7 @@ def next_due(
 def _candidates(p: CustomerProfile, rules: LifecycleRules) -> list[int]:
     start = tenure_start(p)
     out: list[int] = []
-    for anchor in (p.last_activity or start, p.last_tx):
+    for anchor in (p.last_activity or p.first_seen, p.last_tx):
         if anchor:
             out.extend(anchor + d * DAY for d in RECENCY_STEPS_DAYS)
             out.append(anchor + rules.lapse_days * DAY)

@@ -51,6 +51,15 @@ def test_lapse_after_the_window_then_reactivation_then_back_to_normal():
     assert walk(profile, [160.5])[0].stage is Stage.ACTIVE
 
 
+def test_an_old_sign_up_is_not_silence_before_we_were_watching():
+    # first heard of today, signed up two years ago: an established customer, not a lapsed one
+    profile = build([event(E.CUSTOMER_PROFILE, 0, signed_up_at=at(-730))])
+    assert walk(profile, [0.01])[0].stage is Stage.ACTIVE
+    apply(profile, event(E.SESSION, 1))
+    assert walk(profile, [1])[0].stage is Stage.ACTIVE
+    assert walk(profile, [91])[0].stage is Stage.LAPSED  # then silence counts
+
+
 def test_a_custom_lapse_window():
     profile = build([event(E.SESSION, 0)])
     rules = LifecycleRules(lapse_days=14)
