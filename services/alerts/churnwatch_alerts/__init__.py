@@ -1,1 +1,66 @@
-"""churnwatch package."""
+"""Alerts service: scores → playbooks → tasks, actions, exposures, signed webhooks
+(docs/alerts.md).
+
+`AlertsProcessor` plugs into the worker base (`churnwatch_runtime.worker`) on ``cw.scores``;
+``python -m churnwatch_alerts`` runs it with the outbox relay, the `WebhookDispatcher` and the
+health/metrics app. The decisions themselves are the pure `plan_batch` over `churnwatch.alerts`.
+"""
+
+from churnwatch_alerts.metrics import AlertsMetrics
+from churnwatch_alerts.plan import (
+    CustomerState,
+    OpenTask,
+    Plan,
+    PlanConfig,
+    ScoreIn,
+    action_body,
+    auto_close,
+    history,
+    is_stale,
+    plan_batch,
+    recover_band,
+)
+from churnwatch_alerts.playbooks import default_rows, load_playbooks, seed_defaults
+from churnwatch_alerts.processor import AlertsConfig, AlertsProcessor, parse_score
+from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_alerts.signing import (
+    ACTION_ID_HEADER,
+    SIGNATURE_HEADER,
+    backoff,
+    signature,
+    signature_header,
+    verify,
+)
+from churnwatch_alerts.webhooks import Outcome, WebhookConfig, WebhookDispatcher, outcome
+
+__all__ = [
+    "ACTION_ID_HEADER",
+    "SIGNATURE_HEADER",
+    "AlertsConfig",
+    "AlertsMetrics",
+    "AlertsProcessor",
+    "AlertsSettings",
+    "CustomerState",
+    "OpenTask",
+    "Outcome",
+    "Plan",
+    "PlanConfig",
+    "ScoreIn",
+    "WebhookConfig",
+    "WebhookDispatcher",
+    "action_body",
+    "auto_close",
+    "backoff",
+    "default_rows",
+    "history",
+    "is_stale",
+    "load_playbooks",
+    "outcome",
+    "parse_score",
+    "plan_batch",
+    "recover_band",
+    "seed_defaults",
+    "signature",
+    "signature_header",
+    "verify",
+]

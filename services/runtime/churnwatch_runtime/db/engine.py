@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def async_url(url: str) -> str:
@@ -27,3 +29,17 @@ def sync_url(url: str) -> str:
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
     """One engine per process, created in the service's lifespan, disposed on shutdown."""
     return create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+
+
+async def raw_connection(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, inside ``conn``'s transaction.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its own first statement: anything sent
+    on the raw connection before that runs in autocommit, so it would neither roll back with the
+    transaction nor hold its ``FOR UPDATE`` locks. One ``SELECT 1`` through SQLAlchemy starts it.
+    """
+    pg = (await conn.get_raw_connection()).driver_connection
+    assert pg is not None
+    if conn.in_transaction() and not pg.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    return pg

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from churnwatch_runtime.db.engine import raw_connection
 from churnwatch_runtime.kafka import make_consumer
 from churnwatch_runtime.worker.batch import Batch, Record
 from churnwatch_runtime.worker.offsets import (
@@ -145,6 +146,7 @@ class Worker:
             updates = self._tracker.updates(batch)
             try:
                 async with self.engine.begin() as conn:
+                    await raw_connection(conn)  # BEGIN now: processors may write through asyncpg
                     await self.processor.process(conn, batch)
                     await store_offsets(conn, self.group_id, updates)
             except StaleOffsets as exc:

@@ -1,0 +1,74 @@
+"""Settings of the alerts service (env prefix ``CW_ALERTS_``); built only by the wiring.
+
+The shared fields keep their ``CW_`` names (``CW_KAFKA_BOOTSTRAP``, ``DATABASE_URL``):
+`CommonSettings` reads them for every subclass.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from churnwatch.alerts import ContactPolicy
+from churnwatch_alerts.plan import PlanConfig
+from churnwatch_alerts.processor import AlertsConfig
+from churnwatch_alerts.webhooks import WebhookConfig
+from churnwatch_runtime.settings import CommonSettings
+
+
+class AlertsSettings(CommonSettings):
+    """Where the service listens, its guardrail policy, auto-close and webhook knobs."""
+
+    model_config = SettingsConfigDict(env_prefix="CW_ALERTS_", extra="ignore")
+
+    port: int = Field(8002, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    group_id: str = "alerts"
+    holdout_salt: str = ""
+    max_contacts: int = Field(3, ge=1)
+    contact_period_days: float = Field(30.0, gt=0)
+    customer_cooldown_hours: float = Field(48.0, ge=0)
+    allow_unstated_consent: bool = False
+    recover_after_hours: float = Field(168.0, ge=0)
+    recover_band: str = Field("high", pattern="^(low|medium|high|critical)$")
+    playbook_poll_s: float = Field(10.0, ge=0)
+    seed_defaults: bool = True  # load the shipped playbooks if the table is empty
+    max_records: int = Field(2_000, ge=1)
+    max_wait_ms: int = Field(100, ge=1)
+    relay: bool = True
+    relay_batch: int = Field(5_000, ge=1)
+    webhooks: bool = True
+    webhook_max_attempts: int = Field(8, ge=1)
+    webhook_backoff_base_s: float = Field(1.0, gt=0)
+    webhook_backoff_cap_s: float = Field(600.0, gt=0)
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    webhook_batch: int = Field(100, ge=1)
+    webhook_poll_s: float = Field(0.2, gt=0)
+
+    def alerts_config(self) -> AlertsConfig:
+        policy = ContactPolicy(
+            max_contacts=self.max_contacts,
+            period=timedelta(days=self.contact_period_days),
+            customer_cooldown=timedelta(hours=self.customer_cooldown_hours),
+            allow_unstated_consent=self.allow_unstated_consent,
+        )
+        plan = PlanConfig(
+            actions_topic=self.topics.actions,
+            salt=self.holdout_salt,
+            policy=policy,
+            recover_after=timedelta(hours=self.recover_after_hours),
+            recover_band=self.recover_band,
+        )
+        return AlertsConfig(group_id=self.group_id, plan=plan, playbook_poll_s=self.playbook_poll_s)
+
+    def webhook_config(self) -> WebhookConfig:
+        return WebhookConfig(
+            batch=self.webhook_batch,
+            max_attempts=self.webhook_max_attempts,
+            backoff_base=self.webhook_backoff_base_s,
+            backoff_cap=self.webhook_backoff_cap_s,
+            timeout=self.webhook_timeout_s,
+            poll_interval=self.webhook_poll_s,
+        )
