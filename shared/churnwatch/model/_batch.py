@@ -4,6 +4,8 @@ The bench trains it once on an earlier period and scores a later one, next to th
 prequential AUC (``model_auc_batch_baseline`` vs ``model_auc_prequential``). Features are
 standardised with the training set's mean and standard deviation, and the L2-penalised
 log-likelihood is maximised with SciPy's L-BFGS (exact gradient); no scikit-learn needed.
+``clip`` bounds the standardised values as `LinearLearner` does (``LearnerSpec.clip``), so the
+bench compares the two on the same preprocessing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class BatchLogistic:
     scale: NDArray[np.float64]
     weights: NDArray[np.float64]
     intercept: float
+    clip: float | None = None
 
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> NDArray[np.float64]:
         """The rows as a standardised ``(n, d)`` matrix in ``feature_names`` order."""
@@ -39,7 +42,8 @@ class BatchLogistic:
             ],
             dtype=np.float64,
         ).reshape(len(rows), len(self.feature_names))
-        return (x - self.mean) / self.scale
+        z = (x - self.mean) / self.scale
+        return z if self.clip is None else np.clip(z, -self.clip, self.clip)
 
     def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> NDArray[np.float64]:
         """Churn probabilities of many feature dicts."""
@@ -53,10 +57,13 @@ def fit_batch_logistic(
     *,
     feature_names: Sequence[str] | None = None,
     l2: float = 1e-3,
+    clip: float | None = None,
 ) -> BatchLogistic:
     """Fit a logistic regression offline by penalised maximum likelihood.
 
-    ``l2`` is the penalty per example on the standardised weights (not the intercept).
+    ``l2`` is the penalty per example on the standardised weights (not the intercept);
+    ``clip`` (if given) bounds the standardised values to ``[-clip, clip]``, in fitting and
+    in `BatchLogistic.predict_proba`.
     Raises `BaselineDidNotConverge` if L-BFGS fails.
 
     Examples
@@ -83,6 +90,8 @@ def fit_batch_logistic(
     scale = x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     x = (x - mean) / scale
+    if clip is not None:
+        x = np.clip(x, -clip, clip)
     y = np.asarray(labels, dtype=np.float64)
     n, d = x.shape
 
@@ -99,4 +108,4 @@ def fit_batch_logistic(
     if not result.success:
         raise BaselineDidNotConverge(f"batch logistic regression: {result.message}")
     theta = np.asarray(result.x, dtype=np.float64)
-    return BatchLogistic(names, mean, scale, theta[:d], float(theta[d]))
+    return BatchLogistic(names, mean, scale, theta[:d], float(theta[d]), clip)

@@ -21,7 +21,7 @@ from ._score import Score, band_for, sigmoid
 __all__ = ["TREATED_FEATURE", "Scorer", "ServingModel"]
 
 TREATED_FEATURE = "treated"
-_FORMAT = "churnwatch.model.serving/1"
+_FORMAT = "churnwatch.model.serving/2"
 _T = TypeVar("_T")
 
 

@@ -9,8 +9,9 @@ labels topic gives them), keeps `to_bytes` checkpoints for its own restarts and 
 2. **prequential step**: the prior, the champion and the challenger each score the features
    *before* learning them; the pairs feed each one's metrics window and the learners' raw
    log-odds their calibrators; then both learners learn the example;
-3. **drift**: the champion's log loss goes to ADWIN; a detection is recorded, and when the loss
-   rose the challenger restarts from scratch (if configured);
+3. **drift**: the champion's log loss, averaged over blocks of ``drift_block`` labels, goes to
+   ADWIN; a detection is recorded, and when the loss rose the challenger restarts from scratch
+   (if configured);
 4. **duel**: both calibrated probabilities join the promotion window; every ``check_every``
    labels the `PromotionRule` is checked, and on success champion and challenger swap;
 5. **cold start**: once the `ColdStartRule` holds, the champion replaces the prior, recorded.
@@ -45,9 +46,10 @@ __all__ = [
     "QualityReport",
 ]
 
-_CHECKPOINT_FORMAT = "churnwatch.model/1"
+_CHECKPOINT_FORMAT = "churnwatch.model/2"
 _HISTORY = 1000
 _LOSS_CLIP = 1e-4
+_RECENT_BLOCKS = 5  # drift direction: mean loss of the last 5 blocks vs ADWIN's level before
 
 
 class Contender:
@@ -123,6 +125,8 @@ class ModelState:
         self.switched_at: datetime | None = None
         self.history: deque[ModelRecord] = deque(maxlen=_HISTORY)
         self._adwin = _adwin(cfg.drift_delta)
+        self._block_loss, self._block_size = 0.0, 0
+        self._recent_blocks: deque[float] = deque(maxlen=_RECENT_BLOCKS)
         self._duel: deque[tuple[bool, float, float]] = deque(maxlen=cfg.promotion.window)
         self._since_check = 0
 
@@ -208,11 +212,21 @@ class ModelState:
 
     def _watch_drift(self, p: float, y: bool, at: datetime) -> list[ModelRecord]:
         q = min(max(p if y else 1.0 - p, _LOSS_CLIP), 1.0)
+        self._block_loss += -math.log(q)
+        self._block_size += 1
+        if self._block_size < self.config.drift_block:
+            return []
+        mean_loss = self._block_loss / self._block_size
+        self._block_loss, self._block_size = 0.0, 0
+        self._recent_blocks.append(mean_loss)
         before = float(self._adwin.estimation)
-        self._adwin.update(-math.log(q))
+        self._adwin.update(mean_loss)
         if not self._adwin.drift_detected:
             return []
-        after = float(self._adwin.estimation)
+        # the direction: are the latest blocks above the level ADWIN estimated before the cut?
+        # (not ADWIN's estimate after it, which still mixes in older data and mostly records
+        # the learning curve's slow fall, so it called the synthetic drift "falling")
+        after = sum(self._recent_blocks) / len(self._recent_blocks)
         rising = after > before
         reset = rising and self.config.reset_challenger_on_drift and self.challenger is not None
         if reset and self.challenger is not None:
@@ -249,6 +263,7 @@ class ModelState:
         self.promotions += 1
         self._duel.clear()
         self._adwin = _adwin(self.config.drift_delta)
+        self._block_loss, self._block_size = 0.0, 0
         return [
             ChallengerPromoted(
                 at,
@@ -316,5 +331,8 @@ class ModelState:
 
 
 def _adwin(delta: float) -> Any:
-    """River's ADWIN (untyped) on the champion's prequential log loss."""
-    return drift.ADWIN(delta=delta)  # type: ignore[no-untyped-call]
+    """River's ADWIN (untyped) on the champion's block-mean prequential log loss.
+
+    ``clock=1``: it checks for a change after every block (each is already many labels).
+    """
+    return drift.ADWIN(delta=delta, clock=1)  # type: ignore[no-untyped-call]
