@@ -12,6 +12,7 @@ Per batch (docs/scoring.md, "Worker"):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import time
@@ -26,12 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from churnwatch.events import CustomerErasedEvent, Event, EventRejected, PurchaseEvent, parse_event
 from churnwatch.profile import CustomerProfile, apply
 from churnwatch.value import RetailStats, update
-from churnwatch_runtime.worker import Batch, OutboxMessage, Record, outbox
+from churnwatch_runtime.worker import Batch, OutboxMessage, Record
 from churnwatch_scoring import store
 from churnwatch_scoring.hotload import ModelSource
 from churnwatch_scoring.metrics import ScoringMetrics
+from churnwatch_scoring.pipeline import ChunkWriter
 from churnwatch_scoring.population import Population
-from churnwatch_scoring.records import last_per_key, trace_headers
+from churnwatch_scoring.records import Cause, last_per_key, trace_headers
 from churnwatch_scoring.scoring import Entry, Scored, ScoreOptions, finish, score_customer
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,21 @@ class ScoringConfig:
     cache_per_partition: int = 200_000
     silence_limit: int = 5_000
     silence: bool = True
+    write_chunk: int = 1_000  # customers per written chunk (docs/scoring.md, "pipelining")
+    yield_every: int = 64  # customers scored between two turns of the loop (the writer's)
     options: ScoreOptions = field(default_factory=ScoreOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """A customer to score in this batch, at ``clock``."""
+
+    customer_id: str
+    partition: int
+    entry: Entry
+    clock: datetime
+    cause: Cause
+    cause_event_id: str | None
 
 
 @dataclass(slots=True)
@@ -116,44 +132,19 @@ class ScoringProcessor:
         parsed, dlq = self._parse(batch)
         await self._load(pg, [(tp, ev.customer_id) for tp, _, ev in parsed])
         touched = self._apply(parsed)
-        opts = self.config.options
-        model = self.models.model
-        scored: list[Scored] = []
-        for cid, t in touched.items():
-            entry = self._entry(t.tp, cid)
-            scored.append(
-                score_customer(
-                    cid,
-                    t.tp.partition,
-                    entry,
-                    t.clock,
-                    model,
-                    opts,
-                    cause="event",
-                    cause_event_id=t.event_id,
-                )
-            )
-        silence = await self._sweep(pg, batch, touched, scored)
-        result = finish(scored, self.models.clv, self.population, opts)
-        now = datetime.now(UTC)
-        await store.write_profiles(pg, result.profiles, now)
-        await store.write_latest(pg, result.records, now)
-        await store.insert_history(pg, result.history)
-        await store.insert_transitions(pg, result.transitions)
-        await store.write_due(pg, result.due)
-        await store.insert_snapshots(pg, result.snapshots)
-        await self._write_watermarks(pg, batch)
-        messages = dlq + [
-            OutboxMessage(
-                self.config.scores_topic,
-                rec.customer_id.encode(),
-                value,
-                headers=touched[rec.customer_id].headers if rec.cause == "event" else (),
-                msg_id=msg_id,
-            )
-            for rec, value, msg_id in result.messages
+        work = [
+            _Work(cid, t.tp.partition, self._entry(t.tp, cid), t.clock, "event", t.event_id)
+            for cid, t in touched.items()
         ]
-        await outbox.add_many(conn, messages)
+        silence = await self._sweep(pg, batch, touched, work)
+        writer = ChunkWriter(pg, conn, datetime.now(UTC))
+        try:
+            await self._score(work, touched, dlq, writer)
+        except BaseException:
+            await writer.settle()
+            raise
+        await writer.wait()
+        await self._write_watermarks(pg, batch)
         self._evict()
         m = self.metrics
         m.scored.labels("event").inc(len(touched))
@@ -163,6 +154,46 @@ class ScoringProcessor:
         for t in touched.values():
             if t.kafka_ts is not None:
                 m.event_to_score.observe(max(0.0, wall - t.kafka_ts))
+
+    async def _score(
+        self,
+        work: Sequence[_Work],
+        touched: dict[str, _Touch],
+        dlq: list[OutboxMessage],
+        writer: ChunkWriter,
+    ) -> None:
+        """Score and value ``work`` chunk by chunk; each chunk is written while the next is
+        scored (`ChunkWriter`). Same rows, same order as one big chunk: tiers and segments use
+        the thresholds refreshed at the start of the batch, and ``population.add`` sees the
+        customers in the same order."""
+        opts, model, clv = self.config.options, self.models.model, self.models.clv
+        chunk, every = self.config.write_chunk, self.config.yield_every
+        messages: list[OutboxMessage] = list(dlq)
+        for begin in range(0, max(len(work), 1), chunk):
+            scored: list[Scored] = []
+            for i, w in enumerate(work[begin : begin + chunk], 1):
+                scored.append(
+                    score_customer(
+                        w.customer_id, w.partition, w.entry, w.clock, model, opts,
+                        cause=w.cause, cause_event_id=w.cause_event_id,
+                    )
+                )  # fmt: skip
+                if i % every == 0:
+                    await asyncio.sleep(0)  # the writer sends its next statement
+            result = finish(scored, clv, self.population, opts)
+            messages.extend(
+                OutboxMessage(
+                    self.config.scores_topic,
+                    rec.customer_id.encode(),
+                    value,
+                    headers=touched[rec.customer_id].headers if rec.cause == "event" else (),
+                    msg_id=msg_id,
+                )
+                for rec, value, msg_id in result.messages
+            )
+            writer.submit(result, messages)
+            messages = []
+            await asyncio.sleep(0)
 
     def _parse(
         self, batch: Batch
@@ -239,9 +270,10 @@ class ScoringProcessor:
         return last_per_key(changes)
 
     async def _sweep(
-        self, pg: store.Pg, batch: Batch, touched: dict[str, _Touch], scored: list[Scored]
+        self, pg: store.Pg, batch: Batch, touched: dict[str, _Touch], work: list[_Work]
     ) -> int:
-        """Rescore customers whose silence is due by their partition's (advanced) watermark."""
+        """Queue the customers whose silence is due by their partition's (advanced) watermark
+        for a rescore at that watermark (after the batch's event customers)."""
         if not self.config.silence:
             return 0
         advanced: dict[int, datetime] = {}
@@ -257,14 +289,8 @@ class ScoringProcessor:
             if cid not in touched and p in tps
         ]
         await self._load(pg, [(tps[p], cid) for cid, p in due])
-        opts, model = self.config.options, self.models.model
         for cid, p in due:
-            entry = self._entry(tps[p], cid)
-            scored.append(
-                score_customer(
-                    cid, p, entry, advanced[p], model, opts, cause="silence", cause_event_id=None
-                )
-            )
+            work.append(_Work(cid, p, self._entry(tps[p], cid), advanced[p], "silence", None))
         return len(due)
 
     def _watermark(self, tp: TopicPartition) -> datetime | None:

@@ -124,7 +124,7 @@ def score_customer(
     snapshot = _snapshot(customer_id, partition, entry, clock, x, subscription, active, opts)
     return Scored(
         customer_id, partition, entry, clock, score.probability, band,
-        tuple(top_reasons(score.contributions, profile, clock, k=opts.reasons)),
+        tuple(top_reasons(score.contributions, profile, clock, k=opts.reasons, values=x)),
         tr.stage.label, change, next_due(profile, clock), rfm_values(profile, clock),
         subscription, active, x["price_monthly"], score.model_version, cause, cause_event_id,
         snapshot,

@@ -14,14 +14,15 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from churnwatch_runtime.db import raw_connection
 from churnwatch_scoring.records import ScoreRecord, Why
 
 Pg = Any  # asyncpg.Connection (asyncpg ships no type hints)
 
 
 async def raw(conn: AsyncConnection) -> Pg:
-    """The asyncpg connection under ``conn``, inside the same transaction."""
-    return (await conn.get_raw_connection()).driver_connection
+    """The asyncpg connection under ``conn``, inside its transaction (see ``raw_connection``)."""
+    return await raw_connection(conn)
 
 
 @dataclass(frozen=True, slots=True)

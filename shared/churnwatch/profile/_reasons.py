@@ -50,9 +50,18 @@ def describe(feature_name: str, profile: CustomerProfile, now: datetime) -> str:
 
 
 def top_reasons(
-    contributions: Mapping[str, float], profile: CustomerProfile, now: datetime, k: int = 3
+    contributions: Mapping[str, float],
+    profile: CustomerProfile,
+    now: datetime,
+    k: int = 3,
+    *,
+    values: Mapping[str, float] | None = None,
 ) -> list[Reason]:
     """The ``k`` features with the largest positive contributions, largest first, in words.
+
+    ``values`` are the features of ``profile`` at ``now`` (`features`) when the caller already
+    has them, as a scorer does: the phrases read them instead of computing the vector again,
+    which is about half the cost of this call. They must be that vector, or the words lie.
 
     Names outside `FEATURE_NAMES` (an intercept, say) are skipped, as are contributions that
     are not positive; two features that read the same (a price increase's age and size) give
@@ -66,6 +75,11 @@ def top_reasons(
     >>> [(r.feature, r.text) for r in reasons]
     [('failed_payments_consecutive', '3 failed payments in a row'), \
 ('nps_score', 'NPS 2 (detractor) on 2026-02-02')]
+    >>> from churnwatch.profile import features
+    >>> now = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> given = top_reasons({"nps_score": 0.3}, profile, now, values=features(profile, now))
+    >>> given == top_reasons({"nps_score": 0.3}, profile, now)
+    True
     """
     ranked = sorted(
         (name for name, weight in contributions.items() if name in _INDEX and weight > 0),
@@ -73,7 +87,8 @@ def top_reasons(
     )
     if not ranked:
         return []
-    values = dict(zip(FEATURE_NAMES, feature_vector(profile, now.timestamp()), strict=True))
+    if values is None:
+        values = dict(zip(FEATURE_NAMES, feature_vector(profile, now.timestamp()), strict=True))
     reasons: list[Reason] = []
     texts: set[str] = set()
     for name in ranked:

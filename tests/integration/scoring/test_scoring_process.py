@@ -150,7 +150,9 @@ async def test_sigkill_mid_stream_then_restart_matches_a_clean_run(
     skip = {"customer_id", "partition", "tier", "rfm_segment", "lifecycle_stage", "updated_at"}
     for c in range(CUSTOMERS):
         a, b = clean_latest[f"clean:{c}"], killed_latest[f"killed:{c}"]
-        assert {k: v for k, v in a.items() if k not in skip} == {
+        # floats to 1e-9: the batched CLV (numpy) may differ in the last digit with the
+        # customer's position in the batch, which depends on where batches were cut
+        assert {k: _approx(v) for k, v in a.items() if k not in skip} == {
             k: v for k, v in b.items() if k not in skip
         }
         pa, pb = clean_profiles[f"clean:{c}"], killed_profiles[f"killed:{c}"]
@@ -173,3 +175,7 @@ async def test_sigkill_mid_stream_then_restart_matches_a_clean_run(
         )
         assert doc["cause_event_id"] == killed_latest[customer]["cause_event_id"]
     print(f"messages: {len(records)}, distinct ids: {len(values)}")
+
+
+def _approx(value: Any) -> Any:
+    return pytest.approx(value, rel=1e-9, abs=1e-12) if isinstance(value, float) else value
