@@ -20,6 +20,7 @@ import pytest
 from churnwatch.events import parse_event
 from churnwatch_runtime.infra._proc import free_port
 from churnwatch_runtime.kafka import make_consumer
+from churnwatch_runtime.views import fetch
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +73,18 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
     log = Path(demo_env["CW_HOME"]) / "logs" / "simulator.log"
     assert "rejected 0" in log.read_text()
     assert orjson.loads(values[0])["schema_version"] == 1
+
+    # scoring ran in the demo too: every customer seen has a live score with a band
+    scored = fetch(
+        demo_env["DATABASE_URL"], "SELECT band, count(*) AS n FROM latest_scores GROUP BY 1"
+    )
+    assert sum(r["n"] for r in scored) > 10
+    assert {r["band"] for r in scored} <= {"low", "medium", "high", "critical"}
+    for view in ("at-risk", "tasks"):
+        cli = [sys.executable, "-m", "churnwatch_runtime.cli", view, "--limit", "5"]
+        shown = subprocess.run(cli, env=demo_env, capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        assert "customer" in shown.stdout
 
 
 def _far() -> datetime:

@@ -108,6 +108,42 @@ def produce(
     typer.echo(f"sent {sent} events")
 
 
+@app.command("at-risk")
+def at_risk(limit: Annotated[int, typer.Option(help="How many customers.")] = 20) -> None:
+    """Customers at high or critical churn risk, most value at risk first, with the reasons."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from churnwatch_runtime.views import AT_RISK, fetch, reason_text
+
+    table = Table("customer", "band", "p(churn)", "tier", "stage", "CLV", "at risk", "why")
+    for r in fetch(CommonSettings().database_url, AT_RISK, limit=limit):
+        table.add_row(
+            r["customer_id"], r["band"], f"{r['churn_probability']:.2f}", r["tier"],
+            r["lifecycle_stage"], f"{r['clv']:,.0f}", f"{r['value_at_risk']:,.0f}",
+            reason_text(r["reasons"]),
+        )  # fmt: skip
+    Console().print(table)
+
+
+@app.command("tasks")
+def tasks(limit: Annotated[int, typer.Option(help="How many tasks.")] = 20) -> None:
+    """The save team's open task queue, highest priority first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from churnwatch_runtime.views import TASKS, fetch, reason_text
+
+    table = Table("customer", "playbook", "state", "tier", "at risk", "SLA due", "why")
+    for r in fetch(CommonSettings().database_url, TASKS, limit=limit):
+        table.add_row(
+            r["customer_id"], r["playbook_id"], r["state"], r["tier"],
+            f"{r['value_at_risk']:,.0f}", f"{r['sla_due_at']:%Y-%m-%d %H:%M}",
+            reason_text(r["reasons"]),
+        )  # fmt: skip
+    Console().print(table)
+
+
 @app.command("schema")
 def schema(
     out: Annotated[Path | None, typer.Option(help="File to write; stdout if absent.")] = None,
