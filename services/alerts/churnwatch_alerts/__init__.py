@@ -2,8 +2,9 @@
 (docs/alerts.md).
 
 `AlertsProcessor` plugs into the worker base (`churnwatch_runtime.worker`) on ``cw.scores``;
-``python -m churnwatch_alerts`` runs it with the outbox relay, the `WebhookDispatcher` and the
-health/metrics app. The decisions themselves are the pure `plan_batch` over `churnwatch.alerts`.
+``python -m churnwatch_alerts`` runs it with the outbox relay, the `WebhookDispatcher`, the
+`UpliftJob` and the health/metrics app. The decisions themselves are the pure `plan_batch`
+over `churnwatch.alerts`.
 """
 
 from churnwatch_alerts.metrics import AlertsMetrics
@@ -31,6 +32,14 @@ from churnwatch_alerts.signing import (
     signature_header,
     verify,
 )
+from churnwatch_alerts.uplift import (
+    UpliftConfig,
+    UpliftJob,
+    UpliftRun,
+    churned_by,
+    churned_from_stage,
+    run_once,
+)
 from churnwatch_alerts.webhooks import Outcome, WebhookConfig, WebhookDispatcher, outcome
 
 __all__ = [
@@ -46,11 +55,16 @@ __all__ = [
     "Plan",
     "PlanConfig",
     "ScoreIn",
+    "UpliftConfig",
+    "UpliftJob",
+    "UpliftRun",
     "WebhookConfig",
     "WebhookDispatcher",
     "action_body",
     "auto_close",
     "backoff",
+    "churned_by",
+    "churned_from_stage",
     "default_rows",
     "history",
     "is_stale",
@@ -59,6 +73,7 @@ __all__ = [
     "parse_score",
     "plan_batch",
     "recover_band",
+    "run_once",
     "seed_defaults",
     "signature",
     "signature_header",

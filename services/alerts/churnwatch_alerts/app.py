@@ -1,5 +1,5 @@
-"""Wiring: settings → engine, worker on ``cw.scores``, outbox relay, webhook dispatcher and the
-health/metrics HTTP app, all in one event loop until SIGTERM/SIGINT."""
+"""Wiring: settings → engine, worker on ``cw.scores``, outbox relay, webhook dispatcher, the
+periodic uplift job and the health/metrics HTTP app, all in one event loop until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.playbooks import seed_defaults
 from churnwatch_alerts.processor import AlertsProcessor
 from churnwatch_alerts.settings import AlertsSettings
+from churnwatch_alerts.uplift import UpliftJob
 from churnwatch_alerts.webhooks import WebhookDispatcher
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
@@ -86,6 +87,8 @@ async def run(settings: AlertsSettings, stop: asyncio.Event | None = None) -> No
         also.append(OutboxRelay(engine, settings.kafka_bootstrap, batch_size=settings.relay_batch))
     if settings.webhooks:
         also.append(WebhookDispatcher(engine, settings.webhook_config(), metrics))
+    if settings.uplift:
+        also.append(UpliftJob(engine, settings.uplift_config()))
     try:
         await run_worker(worker, stop, also=also)
     finally:

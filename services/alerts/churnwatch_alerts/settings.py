@@ -14,6 +14,7 @@ from pydantic_settings import SettingsConfigDict
 from churnwatch.alerts import ContactPolicy
 from churnwatch_alerts.plan import PlanConfig
 from churnwatch_alerts.processor import AlertsConfig
+from churnwatch_alerts.uplift import UpliftConfig
 from churnwatch_alerts.webhooks import WebhookConfig
 from churnwatch_runtime.settings import CommonSettings
 
@@ -46,6 +47,11 @@ class AlertsSettings(CommonSettings):
     webhook_timeout_s: float = Field(10.0, gt=0)
     webhook_batch: int = Field(100, ge=1)
     webhook_poll_s: float = Field(0.2, gt=0)
+    uplift: bool = True  # the periodic uplift job (churnwatch_alerts.uplift)
+    uplift_interval_s: float = Field(3600.0, gt=0)
+    uplift_horizon_days: float = Field(30.0, gt=0)
+    uplift_lapse_days: int = Field(90, ge=1)
+    uplift_watermark_group: str | None = "scoring"  # the scoring worker's consumer group
 
     def alerts_config(self) -> AlertsConfig:
         policy = ContactPolicy(
@@ -62,6 +68,14 @@ class AlertsSettings(CommonSettings):
             recover_band=self.recover_band,
         )
         return AlertsConfig(group_id=self.group_id, plan=plan, playbook_poll_s=self.playbook_poll_s)
+
+    def uplift_config(self) -> UpliftConfig:
+        return UpliftConfig(
+            horizon=timedelta(days=self.uplift_horizon_days),
+            lapse_days=self.uplift_lapse_days,
+            interval_s=self.uplift_interval_s,
+            watermark_group=self.uplift_watermark_group or None,
+        )
 
     def webhook_config(self) -> WebhookConfig:
         return WebhookConfig(

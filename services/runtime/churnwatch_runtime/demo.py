@@ -133,6 +133,7 @@ def print_banner(logs: Path) -> None:
         f"  ingest API      http://127.0.0.1:{ingest}/docs   (POST /v1/events)\n"
         f"  ingest metrics  http://127.0.0.1:{ingest}/metrics\n"
         f"  dashboard/API   http://127.0.0.1:{api}/        (when the api service is built)\n"
+        "  at-risk list    .venv/bin/churnwatch at-risk   (save-team queue: churnwatch tasks)\n"
         f"  logs            {logs}/\n"
         "Ctrl-C stops the services; `churnwatch infra down` stops Kafka and PostgreSQL.\n",
         flush=True,
