@@ -1,0 +1,121 @@
+"""The uplift job's pure parts: when an exposed customer counts as churned, the report rows,
+the insert statement, the settings, and a job loop that survives a failing run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from churnwatch.alerts import Exposure, Rate, uplift_reports
+from churnwatch.profile import CustomerProfile
+from churnwatch_alerts import AlertsSettings, UpliftConfig, UpliftJob, churned_by
+from churnwatch_alerts.uplift import _COLUMNS, _INSERT, churned_from_stage, report_rows
+from churnwatch_runtime.db import make_engine
+
+END = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def at(days_before_end: float) -> int:
+    return int((END - timedelta(days=days_before_end)).timestamp())
+
+
+def sub(*, active_at: int | None = None, **fields: Any) -> CustomerProfile:
+    """A subscriber active since ``active_at`` (100 days before the end unless told)."""
+    active = at(100) if active_at is None else active_at
+    return CustomerProfile(subscription=True, sub_active_at=active, first_seen=at(100), **fields)
+
+
+@pytest.mark.parametrize(
+    ("name", "profile", "churned"),
+    [
+        ("retail, silent 90 days at the end", CustomerProfile(last_activity=at(90)), True),
+        ("retail, silent 89 days", CustomerProfile(last_activity=at(89)), False),
+        ("retail, never active: silence counts from first seen",
+         CustomerProfile(first_seen=at(120)), True),
+        ("nothing known", CustomerProfile(), False),
+        ("erased before the end", CustomerProfile(erased=True, erased_at=at(3)), True),
+        ("erased after the end", CustomerProfile(erased=True, erased_at=at(-3)), False),
+        ("subscription ended in the horizon",
+         sub(cancel_at=at(10), last_activity=at(11)), True),
+        ("cancellation effective only after the end",
+         sub(cancel_at=at(10), cancel_effective=at(-5), last_activity=at(11)),
+         False),
+        ("cancelled, then a new start (active again)",
+         sub(active_at=at(5), cancel_at=at(10), last_activity=at(5)), False),
+        ("ended, back after the end and recent: judged as retail",
+         sub(cancel_at=at(50), last_activity=at(20)), False),
+        ("active subscription", sub(last_activity=at(200)), False),
+    ],
+)  # fmt: skip
+def test_churned_by(name: str, profile: CustomerProfile, churned: bool) -> None:
+    assert churned_by(profile, END) is churned, name
+
+
+def test_churned_by_uses_the_lapse_window_it_is_given() -> None:
+    quiet = CustomerProfile(last_activity=at(40))
+    assert (churned_by(quiet, END, lapse_days=30), churned_by(quiet, END)) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("stage", "churned"),
+    [("churned", True), ("lapsed", True), ("at_risk", False), ("reactivated", False), (None, None)],
+)
+def test_churned_from_stage(stage: str | None, churned: bool | None) -> None:
+    assert churned_from_stage(stage) is churned
+
+
+def test_report_rows_line_up_with_the_insert_columns() -> None:
+    rows = [Exposure("pb", "gold", "treated", i < 3, 10.0) for i in range(12)]
+    rows += [Exposure("pb", "gold", "control", i < 6) for i in range(12)]
+    rows += [Exposure("pb", "silver", "treated", False)]  # no control arm: no interval
+    reports = uplift_reports(rows)
+    out = report_rows(reports, {("pb", "all"): Rate(1, 2)}, {("pb", "gold"): Rate(3, 4)})
+    assert all(len(r) == len(_COLUMNS) for r in out)
+    assert _INSERT.count("$") == 3 + len(_COLUMNS)
+    named = [dict(zip([c for c, _ in _COLUMNS], r, strict=True)) for r in out]
+    by = {r["segment"]: r for r in named}
+    gold = by["gold"]
+    want = next(r for r in reports if r.segment == "gold")
+    assert want.uplift is not None
+    assert (gold["treated"], gold["control"], gold["churned_treated"]) == (12, 12, 3)
+    assert gold["churned_control"] == 6
+    assert (gold["uplift"], gold["uplift_low"]) == (want.uplift.estimate, want.uplift.low)
+    assert gold["uplift"] == pytest.approx(0.25)
+    assert (gold["sla_attainment"], gold["tasks_in_sla"], gold["tasks_due"]) == (0.75, 3, 4)
+    assert (gold["raw_save_rate"], gold["tasks_closed"]) == (None, 0)
+    assert (by["all"]["raw_save_rate"], by["all"]["tasks_won"]) == (0.5, 1)
+    silver = by["silver"]
+    assert (silver["treated"], silver["control"], silver["uplift"]) == (1, 0, None)
+    assert silver["churn_control"] is None
+
+
+def test_settings_build_the_job_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CW_ALERTS_UPLIFT_HORIZON_DAYS", "14")
+    monkeypatch.setenv("CW_ALERTS_UPLIFT_WATERMARK_GROUP", "")
+    cfg = AlertsSettings().uplift_config()
+    assert (cfg.horizon, cfg.watermark_group, cfg.lapse_days) == (timedelta(days=14), None, 90)
+    assert UpliftConfig().horizon == timedelta(days=30)
+
+
+async def test_a_failing_run_is_logged_and_the_job_keeps_going(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = make_engine("postgresql+asyncpg://cw:cw@127.0.0.1:9/nowhere")  # nothing listens
+    job = UpliftJob(engine, UpliftConfig(interval_s=0.05))
+    stop = asyncio.Event()
+    caplog.set_level(logging.ERROR, logger="churnwatch_alerts.uplift")
+    task = asyncio.create_task(job.run(stop))
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if len(caplog.records) >= 2:
+            break
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    await engine.dispose()
+    assert len(caplog.records) >= 2  # retried after the first failure
+    assert job.last is None
+    assert all("retrying" in r.getMessage() for r in caplog.records)
