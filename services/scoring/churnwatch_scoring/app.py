@@ -7,18 +7,15 @@ commits its batch, the relay its publication, uvicorn its requests.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
-import uvicorn
-from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
+from churnwatch_runtime.worker.http import HttpRunnable, health_app
 from churnwatch_scoring.hotload import ModelSource
 from churnwatch_scoring.metrics import ScoringMetrics
 from churnwatch_scoring.processor import ScoringConfig, ScoringProcessor
@@ -56,45 +53,8 @@ def build_processor(
 
 
 def create_app(worker: Worker, metrics: ScoringMetrics) -> FastAPI:
-    """``/healthz`` (the process answers), ``/readyz`` (the worker's status), ``/metrics``."""
-    app = FastAPI(title="churnwatch scoring", docs_url=None, redoc_url=None)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> JSONResponse:
-        status = worker.status()
-        return JSONResponse(status.to_dict(), status_code=200 if status.ready else 503)
-
-    @app.get("/metrics")
-    async def prometheus() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
-
-    return app
-
-
-class _Server(uvicorn.Server):
-    """Leaves signals to `run_worker`, which stops everything in order."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class _Http:
-    """uvicorn as a `Runnable`: serves until ``stop`` is set."""
-
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-        self.server = _Server(config)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        serving = asyncio.create_task(self.server.serve())
-        await stop.wait()
-        self.server.should_exit = True
-        await serving
+    """``/healthz``, ``/readyz`` (the worker's status) and ``/metrics``."""
+    return health_app("churnwatch scoring", worker, metrics.render)
 
 
 async def run(settings: ScoringSettings, stop: asyncio.Event | None = None) -> None:
@@ -112,7 +72,7 @@ async def run(settings: ScoringSettings, stop: asyncio.Event | None = None) -> N
         group_id=settings.group_id,
         config=WorkerConfig(max_records=settings.max_records, max_wait_ms=settings.max_wait_ms),
     )
-    also: list[Runnable] = [_Http(create_app(worker, metrics), settings.host, settings.port)]
+    also: list[Runnable] = [HttpRunnable(create_app(worker, metrics), settings.host, settings.port)]
     if settings.relay:
         also.append(OutboxRelay(engine, settings.kafka_bootstrap, batch_size=settings.relay_batch))
     try:
