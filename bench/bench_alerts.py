@@ -17,7 +17,6 @@ committed batch to the last offset committed with the outbox empty (every action
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import random
 import subprocess
@@ -27,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.harness import Benchmark, Context, Metric, Target
+from bench.infra import infra, service_available
 
 SEED = 7
 CUSTOMERS = 20_000
@@ -39,11 +39,7 @@ TIER_WEIGHTS = (0.5, 0.3, 0.15, 0.05)  # docs/kpis.md tier cuts
 
 
 def _available() -> str | None:
-    from bench.bench_scoring import _available as infra_available
-
-    if importlib.util.find_spec("churnwatch_alerts.app") is None:
-        return "churnwatch_alerts is not built yet"
-    return infra_available()
+    return service_available("churnwatch_alerts.app", "churnwatch_alerts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,10 +221,9 @@ async def _measure(ctx: Context, bootstrap: str, db_url: str, load: Workload) ->
 
 
 def _run(ctx: Context) -> list[Metric]:
-    from bench.bench_scoring import _infra
 
     load = workload(CUSTOMERS, QUICK_SCORES if ctx.quick else SCORES)
-    with _infra(ctx) as (bootstrap, db_url):
+    with infra(ctx) as (bootstrap, db_url):
         return asyncio.run(_measure(ctx, bootstrap, db_url, load))
 
 

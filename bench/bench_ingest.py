@@ -10,7 +10,6 @@ and Kafka's own ``ProducerPerformance`` (Java) from ``deploy/kafka/libs``.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import re
 import shutil
@@ -25,6 +24,7 @@ import httpx
 import orjson
 
 from bench.harness import Benchmark, Context, Metric, Reference, Target
+from bench.infra import infra, service_available
 
 BATCH = 500
 CLIENTS = 4
@@ -34,43 +34,7 @@ PARTITIONS = 6
 
 
 def _available() -> str | None:
-    if importlib.util.find_spec("churnwatch_ingest.app") is None:
-        return "churnwatch_ingest is not built yet"
-    if os.environ.get("CW_BENCH_KAFKA_BOOTSTRAP") and os.environ.get("CW_BENCH_DATABASE_URL"):
-        return None
-    if shutil.which("java") is None:
-        return "java is missing (the local Kafka broker needs it)"
-    return None
-
-
-# --- infrastructure -------------------------------------------------------------------------
-
-
-@contextmanager
-def _infra(ctx: Context) -> Iterator[tuple[str, str]]:
-    """(bootstrap, database URL): given ones, or a broker and PostgreSQL started for the run."""
-    given = os.environ.get("CW_BENCH_KAFKA_BOOTSTRAP"), os.environ.get("CW_BENCH_DATABASE_URL")
-    if given[0] and given[1]:
-        yield given[0], given[1]
-        return
-    from churnwatch_runtime.db import upgrade
-    from churnwatch_runtime.infra import KafkaBroker, LocalPostgres
-    from churnwatch_runtime.infra._proc import free_port
-
-    broker = KafkaBroker(
-        home=ctx.workdir / "kafka", port=free_port(), controller_port=free_port(), heap="512m"
-    )
-    pg = LocalPostgres(home=ctx.workdir / "pg", port=free_port())
-    broker.start(timeout=120)
-    try:
-        pg.start()
-        try:
-            upgrade(pg.url())
-            yield broker.bootstrap, pg.url()
-        finally:
-            pg.stop()
-    finally:
-        broker.stop()
+    return service_available("churnwatch_ingest.app", "churnwatch_ingest")
 
 
 def _env(bootstrap: str, db_url: str, tag: str, **extra: str) -> dict[str, str]:
@@ -294,7 +258,7 @@ def _java_ceiling(ctx: Context, bootstrap: str, topic: str, payloads: list[bytes
 
 
 def _run(ctx: Context) -> list[Metric]:
-    with _infra(ctx) as (bootstrap, db_url):
+    with infra(ctx) as (bootstrap, db_url):
         return asyncio.run(_measure(ctx, bootstrap, db_url))
 
 

@@ -9,16 +9,13 @@ broker and PostgreSQL started for the run, or ``CW_BENCH_KAFKA_BOOTSTRAP`` and
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from bench.harness import Benchmark, Context, Metric, Target
+from bench.infra import infra, service_available
 
 SEED = 7
 CUSTOMERS = 5_000
@@ -30,40 +27,7 @@ PARTITIONS = 6
 
 
 def _available() -> str | None:
-    if importlib.util.find_spec("churnwatch_scoring.app") is None:
-        return "churnwatch_scoring is not built yet"
-    if os.environ.get("CW_BENCH_KAFKA_BOOTSTRAP") and os.environ.get("CW_BENCH_DATABASE_URL"):
-        return None
-    if shutil.which("java") is None:
-        return "java is missing (the local Kafka broker needs it)"
-    return None
-
-
-@contextmanager
-def _infra(ctx: Context) -> Iterator[tuple[str, str]]:
-    """(bootstrap, database URL): given ones, or a broker and PostgreSQL started for the run."""
-    given = os.environ.get("CW_BENCH_KAFKA_BOOTSTRAP"), os.environ.get("CW_BENCH_DATABASE_URL")
-    if given[0] and given[1]:
-        yield given[0], given[1]
-        return
-    from churnwatch_runtime.db import upgrade
-    from churnwatch_runtime.infra import KafkaBroker, LocalPostgres
-    from churnwatch_runtime.infra._proc import free_port
-
-    broker = KafkaBroker(
-        home=ctx.workdir / "kafka", port=free_port(), controller_port=free_port(), heap="512m"
-    )
-    pg = LocalPostgres(home=ctx.workdir / "pg", port=free_port())
-    broker.start(timeout=120)
-    try:
-        pg.start()
-        try:
-            upgrade(pg.url())
-            yield broker.bootstrap, pg.url()
-        finally:
-            pg.stop()
-    finally:
-        broker.stop()
+    return service_available("churnwatch_scoring.app", "churnwatch_scoring")
 
 
 def _simulate(ctx: Context, days: int) -> list[bytes]:
@@ -160,7 +124,7 @@ async def _latencies(bootstrap: str, topic: str, stop: asyncio.Event) -> list[fl
 def _run(ctx: Context) -> list[Metric]:
     days = QUICK_DAYS if ctx.quick else DAYS
     lines = _simulate(ctx, days)
-    with _infra(ctx) as (bootstrap, db_url):
+    with infra(ctx) as (bootstrap, db_url):
         return asyncio.run(_measure(ctx, bootstrap, db_url, lines, days))
 
 
