@@ -7,6 +7,7 @@
 over `churnwatch.alerts`.
 """
 
+from churnwatch_alerts.assign import ASSIGN_POLICIES, Roster, assign_policy, task_teams
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.plan import (
     CustomerState,
@@ -44,6 +45,7 @@ from churnwatch_alerts.webhooks import Outcome, WebhookConfig, WebhookDispatcher
 
 __all__ = [
     "ACTION_ID_HEADER",
+    "ASSIGN_POLICIES",
     "SIGNATURE_HEADER",
     "AlertsConfig",
     "AlertsMetrics",
@@ -54,6 +56,7 @@ __all__ = [
     "Outcome",
     "Plan",
     "PlanConfig",
+    "Roster",
     "ScoreIn",
     "UpliftConfig",
     "UpliftJob",
@@ -61,6 +64,7 @@ __all__ = [
     "WebhookConfig",
     "WebhookDispatcher",
     "action_body",
+    "assign_policy",
     "auto_close",
     "backoff",
     "churned_by",
@@ -77,5 +81,6 @@ __all__ = [
     "seed_defaults",
     "signature",
     "signature_header",
+    "task_teams",
     "verify",
 ]

@@ -36,6 +36,13 @@ class AlertsMetrics:
         self.closed = Counter(
             "cw_alerts_tasks_auto_closed", "Tasks closed by the service", ["outcome"], registry=r
         )
+        self.assigned = Counter(
+            "cw_alerts_tasks_assigned", "New tasks assigned to an agent", ["team"], registry=r
+        )
+        self.unassigned = Counter(
+            "cw_alerts_tasks_unassigned", "New tasks left open: no active agent with room",
+            ["team"], registry=r,
+        )  # fmt: skip
         self.deliveries = Counter(
             "cw_alerts_webhook_deliveries", "Webhook attempts", ["result"], registry=r
         )
@@ -56,6 +63,10 @@ class AlertsMetrics:
             self.controls.labels(playbook).inc(n)
         for outcome, n in plan.closed.items():
             self.closed.labels(outcome).inc(n)
+        for team, n in plan.assigned.items():
+            self.assigned.labels(team).inc(n)
+        for team, n in plan.unassigned.items():
+            self.unassigned.labels(team).inc(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -27,13 +27,16 @@ from churnwatch.alerts import (
     Facts,
     Match,
     Playbook,
+    Task,
     TaskState,
     decide,
     due_at,
     evaluate,
     facts_from_score,
+    transition,
 )
 from churnwatch.profile import CustomerProfile
+from churnwatch_alerts.assign import Roster, assign_policy
 from churnwatch_runtime.worker import OutboxMessage
 
 ACTOR = "alerts"
@@ -57,6 +60,7 @@ class OpenTask:
     state: str
     recover_band: str
     below_since: datetime | None
+    assignee: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +85,8 @@ class PlanConfig:
     recover_band: str = "high"
     """The threshold for playbooks not triggered by a band (below it = recovered)."""
     churn_stages: frozenset[str] = frozenset({"churned", "lapsed"})
+    assign: str = "round_robin"
+    """Assignment policy of task playbooks without ``params.assign`` (`assign.ASSIGN_POLICIES`)."""
 
 
 @dataclass(slots=True)
@@ -106,6 +112,8 @@ class Plan:
     suppressed: Counter[str] = field(default_factory=Counter)  # reason
     controls: Counter[str] = field(default_factory=Counter)  # playbook
     closed: Counter[str] = field(default_factory=Counter)  # outcome
+    assigned: Counter[str] = field(default_factory=Counter)  # team
+    unassigned: Counter[str] = field(default_factory=Counter)  # team: nobody with room
 
 
 def recover_band(playbook: Playbook, default: str) -> str:
@@ -162,19 +170,26 @@ def action_body(match: Match, facts: Facts) -> tuple[dict[str, Any], bytes]:
     return doc, orjson.dumps(doc)
 
 
-def _close(plan: Plan, task: OpenTask, outcome: TaskState, at: datetime) -> None:
+def _close(
+    plan: Plan, task: OpenTask, outcome: TaskState, at: datetime, roster: Roster | None
+) -> None:
     plan.task_updates[task.task_id] = (outcome.value, at, outcome.value, task.below_since)
     plan.audits.append((task.task_id, task.state, outcome.value, ACTOR, None, at))
     plan.closed[outcome.value] += 1
+    if roster is not None and task.assignee is not None:
+        roster.release(task.assignee)
 
 
-def auto_close(plan: Plan, state: CustomerState, facts: Facts, cfg: PlanConfig) -> None:
+def auto_close(
+    plan: Plan, state: CustomerState, facts: Facts, cfg: PlanConfig, roster: Roster | None = None
+) -> None:
     """Close the customer's open tasks that churned, or recovered (band below the task's
-    threshold for ``recover_after``); track when the band went below."""
+    threshold for ``recover_after``); track when the band went below. A closed task's agent
+    gets the room back in ``roster``."""
     for playbook_id, task in list(state.open_tasks.items()):
         at = facts.event_time
         if facts.lifecycle_stage in cfg.churn_stages:
-            _close(plan, task, TaskState.CHURNED, at)
+            _close(plan, task, TaskState.CHURNED, at, roster)
         elif BANDS.index(facts.band) < BANDS.index(task.recover_band):
             if task.below_since is None:
                 task.below_since = at
@@ -182,7 +197,7 @@ def auto_close(plan: Plan, state: CustomerState, facts: Facts, cfg: PlanConfig) 
                 continue
             if at - task.below_since < cfg.recover_after:
                 continue
-            _close(plan, task, TaskState.RECOVERED, at)
+            _close(plan, task, TaskState.RECOVERED, at, roster)
         else:
             if task.below_since is not None:
                 task.below_since = None
@@ -191,7 +206,11 @@ def auto_close(plan: Plan, state: CustomerState, facts: Facts, cfg: PlanConfig) 
         del state.open_tasks[playbook_id]
 
 
-def _act(plan: Plan, match: Match, pb: Playbook, facts: Facts, cfg: PlanConfig) -> None:
+def _act(
+    plan: Plan, match: Match, pb: Playbook, facts: Facts, cfg: PlanConfig, roster: Roster | None
+) -> Task | None:
+    """Write the treated match; for a task playbook, the task (assigned if ``roster`` has
+    someone with room) and its audit rows, returned."""
     doc, body = action_body(match, facts)
     at = facts.event_time
     key = match.customer_id.encode()
@@ -200,19 +219,31 @@ def _act(plan: Plan, match: Match, pb: Playbook, facts: Facts, cfg: PlanConfig) 
     plan.treatments.append((match.action_id, match.customer_id, match.action.type, at))
     plan.acted[(pb.id, match.action.type)] += 1
     if match.action.mode != "task":
-        return
+        return None
     params = doc["params"]
+    team = match.action.team or ""
+    due = due_at(at, facts.tier, _sla(match))
+    task = Task(match.action_id, match.customer_id, pb.id, facts.tier, at, due, team=team)
+    plan.audits.append((match.action_id, None, TaskState.OPEN.value, ACTOR, None, at))
+    if roster is not None:
+        agent = roster.pick(team, facts.tier, assign_policy(pb, cfg.assign))
+        if agent is None:
+            plan.unassigned[team] += 1
+        else:
+            task, row = transition(task, TaskState.ASSIGNED, at=at, actor=ACTOR, assignee=agent)
+            plan.audits.append((row.task_id, row.from_state.value, row.to_state.value, row.actor,
+                                row.assignee, row.at))  # fmt: skip
+            plan.assigned[team] += 1
     plan.tasks.append(
         (
             match.action_id, match.customer_id, pb.id, pb.version, match.action.type,
-            TaskState.OPEN.value, match.priority, facts.value_at_risk, facts.churn_probability,
+            task.state.value, match.priority, facts.value_at_risk, facts.churn_probability,
             facts.tier, orjson.dumps(list(facts.reasons)).decode(),
-            orjson.dumps(params.get("talking_points", [])).decode(), match.action.team or "",
-            due_at(at, facts.tier, _sla(match)), at,
-            recover_band(pb, cfg.recover_band),
+            orjson.dumps(params.get("talking_points", [])).decode(), team, due, at,
+            recover_band(pb, cfg.recover_band), task.assignee,
         )
     )  # fmt: skip
-    plan.audits.append((match.action_id, None, TaskState.OPEN.value, ACTOR, None, at))
+    return task
 
 
 def _one(
@@ -222,9 +253,10 @@ def _one(
     playbooks: Mapping[str, Playbook],
     cfg: PlanConfig,
     horizon: timedelta,
+    roster: Roster | None,
 ) -> None:
     facts = facts_from_score(score.doc, state.profile, previous_band=state.band)
-    auto_close(plan, state, facts, cfg)
+    auto_close(plan, state, facts, cfg, roster)
     decided = {action for _, _, action in state.contacts}
     for match in evaluate(playbooks.values(), facts, salt=cfg.salt):
         if match.action_id in decided:
@@ -253,10 +285,12 @@ def _one(
         if arm == "control":
             plan.controls[pb.id] += 1
             continue
-        _act(plan, match, pb, facts, cfg)
-        if match.action.mode == "task":
+        task = _act(plan, match, pb, facts, cfg, roster)
+        if task is not None:
             band = recover_band(pb, cfg.recover_band)
-            state.open_tasks[pb.id] = OpenTask(match.action_id, pb.id, "open", band, None)
+            state.open_tasks[pb.id] = OpenTask(
+                task.task_id, pb.id, task.state.value, band, None, task.assignee
+            )
 
 
 def history_horizon(playbooks: Mapping[str, Playbook], policy: ContactPolicy) -> timedelta:
@@ -269,9 +303,11 @@ def plan_batch(
     states: Mapping[str, CustomerState],
     playbooks: Mapping[str, Playbook],
     cfg: PlanConfig,
+    roster: Roster | None = None,
 ) -> Plan:
     """Everything ``scores`` (in consumption order) cause; ``states`` has every customer of the
-    batch (empty `CustomerState` for customers never seen) and is updated in place."""
+    batch (empty `CustomerState` for customers never seen) and is updated in place, as is
+    ``roster`` (None: no agents, every task stays open)."""
     plan = Plan()
     horizon = history_horizon(playbooks, cfg.policy)
     for score in scores:
@@ -279,7 +315,7 @@ def plan_batch(
         if is_stale(state, score):
             plan.skipped += 1
             continue
-        _one(plan, state, score, playbooks, cfg, horizon)
+        _one(plan, state, score, playbooks, cfg, horizon, roster)
         state.band = str(score.doc["band"])
         state.event_time, state.score_id = score.event_time, score.score_id
         plan.customers[score.customer_id] = (state.band, score.event_time, score.score_id)

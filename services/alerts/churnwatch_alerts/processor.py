@@ -1,7 +1,9 @@
 """`AlertsProcessor`: the worker's processor on ``cw.scores``.
 
 Per batch, in the worker's transaction: decode the scores, load their customers (four
-statements), `plan_batch` (pure), write the plan and put the actions in the outbox. The worker
+statements) and the task teams' agents (`load_roster`, which locks the teams' round-robin
+cursors), `plan_batch` (pure), write the plan and the moved cursors and put the actions in the
+outbox. The worker
 stores the offsets in the same transaction, so state and offsets move together
 (effectively-once); the deterministic action ids make any repetition harmless.
 """
@@ -17,10 +19,11 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch.alerts import Playbook
+from churnwatch_alerts.assign import ASSIGN_POLICIES, task_teams
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.plan import PlanConfig, ScoreIn, history_horizon, plan_batch
 from churnwatch_alerts.playbooks import load_playbooks
-from churnwatch_alerts.store import load_states, raw, write_plan
+from churnwatch_alerts.store import load_roster, load_states, raw, save_cursors, write_plan
 from churnwatch_runtime.worker import MSG_ID_HEADER, Batch, Record, outbox
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,13 @@ class AlertsProcessor:
         if time.monotonic() - self._loaded_at >= self.config.playbook_poll_s:
             self.playbooks = await load_playbooks(conn)
             self._loaded_at = time.monotonic()
+            for pb in self.playbooks.values():
+                policy = pb.action.params.get("assign")
+                if policy is not None and policy not in ASSIGN_POLICIES:
+                    log.warning(
+                        "unknown assignment policy, using the default",
+                        extra={"playbook": pb.id, "assign": policy},
+                    )
 
     async def process(self, conn: AsyncConnection, batch: Batch) -> None:
         started = time.perf_counter()
@@ -84,8 +94,11 @@ class AlertsProcessor:
             self.playbooks, self.config.plan.policy
         )
         states = await load_states(pg, [s.customer_id for s in scores], since)
-        plan = plan_batch(scores, states, self.playbooks, self.config.plan)
+        roster = await load_roster(pg, task_teams(self.playbooks.values()))
+        plan = plan_batch(scores, states, self.playbooks, self.config.plan, roster)
         await write_plan(pg, plan)
+        if roster is not None:
+            await save_cursors(pg, roster)
         await outbox.add_many(conn, plan.actions)
         self.metrics.record(len(scores), plan)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)

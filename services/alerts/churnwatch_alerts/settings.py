@@ -35,6 +35,7 @@ class AlertsSettings(CommonSettings):
     recover_after_hours: float = Field(168.0, ge=0)
     recover_band: str = Field("high", pattern="^(low|medium|high|critical)$")
     playbook_poll_s: float = Field(10.0, ge=0)
+    assign_policy: str = Field("round_robin", pattern="^(round_robin|by_tier|none)$")
     seed_defaults: bool = True  # load the shipped playbooks if the table is empty
     max_records: int = Field(2_000, ge=1)
     max_wait_ms: int = Field(100, ge=1)
@@ -66,6 +67,7 @@ class AlertsSettings(CommonSettings):
             policy=policy,
             recover_after=timedelta(hours=self.recover_after_hours),
             recover_band=self.recover_band,
+            assign=self.assign_policy,
         )
         return AlertsConfig(group_id=self.group_id, plan=plan, playbook_poll_s=self.playbook_poll_s)
 

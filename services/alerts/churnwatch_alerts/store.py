@@ -2,7 +2,8 @@
 
 Runs on the raw asyncpg connection of the worker's batch transaction (as scoring does). Every
 insert keyed by the action id is ``ON CONFLICT DO NOTHING``: a batch processed again after a
-crash finds its rows there and adds none. Tables: migration 0020 (and ``treatments``, 0010).
+crash finds its rows there and adds none. Tables: migration 0020 (and ``treatments``, 0010;
+``agents`` and ``team_cursors``, 0022).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from churnwatch.alerts import Agent
 from churnwatch.profile import CustomerProfile
+from churnwatch_alerts.assign import Roster
 from churnwatch_alerts.plan import CustomerState, OpenTask, Plan
 from churnwatch_runtime.db import raw_connection
 
@@ -42,12 +45,15 @@ async def load_states(pg: Pg, ids: Sequence[str], since: datetime) -> dict[str, 
     ):
         s = states[cid]
         s.band, s.event_time, s.score_id = band, at, score_id
-    for cid, task_id, playbook_id, state, band, below in await pg.fetch(
-        "SELECT customer_id, task_id, playbook_id, state, recover_band, below_since FROM tasks"
-        " WHERE customer_id = ANY($1::text[]) AND state IN ('open', 'assigned', 'in_progress')",
+    for cid, task_id, playbook_id, state, band, below, assignee in await pg.fetch(
+        "SELECT customer_id, task_id, playbook_id, state, recover_band, below_since, assignee"
+        " FROM tasks WHERE customer_id = ANY($1::text[])"
+        " AND state IN ('open', 'assigned', 'in_progress')",
         ids,
     ):
-        states[cid].open_tasks[playbook_id] = OpenTask(task_id, playbook_id, state, band, below)
+        states[cid].open_tasks[playbook_id] = OpenTask(
+            task_id, playbook_id, state, band, below, assignee
+        )
     for cid, playbook_id, at, action_id in await pg.fetch(
         "SELECT customer_id, playbook_id, at, action_id FROM contact_log"
         " WHERE customer_id = ANY($1::text[]) AND at > $2 ORDER BY at",
@@ -55,6 +61,62 @@ async def load_states(pg: Pg, ids: Sequence[str], since: datetime) -> dict[str, 
     ):  # fmt: skip
         states[cid].contacts.append((playbook_id, at, action_id))
     return states
+
+
+async def load_roster(pg: Pg, teams: Sequence[str]) -> Roster | None:
+    """The active agents of ``teams`` with their open (assigned, in progress) task counts and
+    the teams' round-robin cursors, or None if no team has an active agent (nothing locked).
+
+    The teams' ``team_cursors`` rows are created if missing and locked (sorted, so concurrent
+    instances never deadlock) until the batch commits; the loads are counted after the lock, so
+    they include everything the previous holder committed."""
+    if not teams:
+        return None
+    rows = await pg.fetch(
+        "SELECT agent_id, team, seniority, max_open FROM agents"
+        " WHERE active AND team = ANY($1::text[]) ORDER BY agent_id",
+        list(teams),
+    )
+    if not rows:
+        return None
+    busy = sorted({r["team"] for r in rows})
+    await pg.execute(
+        "INSERT INTO team_cursors (team) SELECT t FROM unnest($1::text[]) AS t ORDER BY t"
+        " ON CONFLICT DO NOTHING",
+        busy,
+    )
+    cursors = {
+        team: last
+        for team, last in await pg.fetch(
+            "SELECT team, last_agent FROM team_cursors WHERE team = ANY($1::text[])"
+            " ORDER BY team FOR UPDATE",
+            busy,
+        )
+    }
+    agents = [Agent(r["agent_id"], r["team"], senior=r["seniority"] == "senior",
+                    capacity=r["max_open"]) for r in rows]  # fmt: skip
+    load = {
+        agent: n
+        for agent, n in await pg.fetch(
+            "SELECT assignee, count(*) FROM tasks WHERE assignee = ANY($1::text[])"
+            " AND state IN ('assigned', 'in_progress') GROUP BY assignee",
+            [a.agent_id for a in agents],
+        )
+    }
+    return Roster.of(agents, load, cursors)
+
+
+async def save_cursors(pg: Pg, roster: Roster) -> None:
+    """Write back the round-robin cursors ``plan_batch`` moved."""
+    if not roster.moved:
+        return
+    teams = sorted(roster.moved)
+    await pg.execute(
+        "UPDATE team_cursors SET last_agent = u.a FROM unnest($1::text[], $2::text[]) AS u(t, a)"
+        " WHERE team_cursors.team = u.t",
+        teams, [roster.cursors[t] for t in teams],
+    )  # fmt: skip
+    roster.moved.clear()
 
 
 def _columns(rows: Sequence[tuple[Any, ...]], n: int) -> list[list[Any]]:
@@ -90,11 +152,11 @@ async def _insert(
 _TASK_COLUMNS = (
     "task_id, customer_id, playbook_id, playbook_version, action_type, state, priority,"
     " value_at_risk, churn_probability, tier, reasons, talking_points, team, sla_due_at,"
-    " created_at, recover_band"
+    " created_at, recover_band, assignee"
 )
 _TASK_TYPES = (
     "text", "text", "text", "int", "text", "text", "float8", "float8", "float8", "text", "text",
-    "text", "text", "timestamptz", "timestamptz", "text",
+    "text", "text", "timestamptz", "timestamptz", "text", "text",
 )  # fmt: skip
 
 
