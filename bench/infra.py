@@ -6,10 +6,13 @@ PostgreSQL started by the project's launchers under the run's work directory.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from bench.harness import Context
@@ -51,3 +54,42 @@ def infra(ctx: Context) -> Iterator[tuple[str, str]]:
             pg.stop()
     finally:
         broker.stop()
+
+
+@contextmanager
+def service(
+    ctx: Context, args: Sequence[str], env: dict[str, str], log_name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m <args>`` as a subprocess logging to ``workdir/<log_name>``; SIGTERM on exit
+    (SIGKILL after 30 s) so a wedged service never outlives the benchmark."""
+    with (ctx.workdir / log_name).open("wb") as log:
+        proc = subprocess.Popen(
+            [ctx.python, "-m", *args], env=env, stdout=log, stderr=log, cwd=ctx.root
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    """Poll ``url`` (a ``/readyz``) until it answers 200; fail at once if ``proc`` exits."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError(f"{url} not ready in {timeout:.0f} s")
