@@ -23,10 +23,9 @@ import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from bench.harness import Benchmark, Context, Metric, Target
-from bench.infra import infra, service_available
+from bench.infra import infra, service_available, wait_for_worker
 
 SEED = 7
 CUSTOMERS = 20_000
@@ -126,23 +125,6 @@ async def _seed_profiles(db_url: str, customers: list[str]) -> None:
         await conn.close()
 
 
-async def _progress(db_url: str, group: str) -> tuple[int, int]:
-    """(offsets committed by the group, outbox rows left)."""
-    import asyncpg
-
-    conn = await asyncpg.connect(_pg_url(db_url))
-    try:
-        row = await conn.fetchrow(
-            "SELECT (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets"
-            " WHERE group_id = $1), (SELECT count(*) FROM outbox)",
-            group,
-        )
-        assert row is not None
-        return int(row[0]), int(row[1])
-    finally:
-        await conn.close()
-
-
 async def _counts(db_url: str) -> dict[str, int]:
     import asyncpg
 
@@ -154,20 +136,6 @@ async def _counts(db_url: str) -> dict[str, int]:
         return out
     finally:
         await conn.close()
-
-
-async def _wait(
-    db_url: str, group: str, done: Any, proc: subprocess.Popen[bytes], timeout: float = 900
-) -> tuple[float, int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"alerts exited with {proc.returncode}")
-        n, left = await _progress(db_url, group)
-        if done(n, left):
-            return time.perf_counter(), n
-        await asyncio.sleep(0.05)
-    raise TimeoutError("alerts did not finish")
 
 
 async def _measure(ctx: Context, bootstrap: str, db_url: str, load: Workload) -> list[Metric]:
@@ -192,8 +160,12 @@ async def _measure(ctx: Context, bootstrap: str, db_url: str, load: Workload) ->
             [ctx.python, "-m", "churnwatch_alerts"], env=env, stdout=log, stderr=log, cwd=ctx.root
         )
         try:
-            first_at, first_n = await _wait(db_url, group, lambda n, _: n > 0, proc)
-            end_at, _ = await _wait(db_url, group, lambda n, o: n >= total and o == 0, proc)
+            first_at, first_n = await wait_for_worker(
+                db_url, group, lambda n, _: n > 0, proc, name="alerts"
+            )
+            end_at, _ = await wait_for_worker(
+                db_url, group, lambda n, o: n >= total and o == 0, proc, name="alerts"
+            )
         finally:
             proc.terminate()
             proc.wait(60)

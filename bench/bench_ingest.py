@@ -16,15 +16,13 @@ import shutil
 import statistics
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import orjson
 
 from bench.harness import Benchmark, Context, Metric, Reference, Target
-from bench.infra import infra, service_available
+from bench.infra import infra, service, service_available, wait_ready
 
 BATCH = 500
 CLIENTS = 4
@@ -51,38 +49,6 @@ def _env(bootstrap: str, db_url: str, tag: str, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
-
-
-@contextmanager
-def _service(ctx: Context, mode: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    log = (ctx.workdir / f"ingest-{mode}.log").open("wb")
-    proc = subprocess.Popen(
-        [ctx.python, "-m", "churnwatch_ingest", mode], env=env, stdout=log, stderr=log
-    )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"ingest exited with {proc.returncode}")
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
-    raise RuntimeError("ingest not ready in time")
 
 
 # --- load -----------------------------------------------------------------------------------
@@ -280,8 +246,8 @@ async def _measure(ctx: Context, bootstrap: str, db_url: str) -> list[Metric]:
     events = _events(n_http, f"h{run_id}")
     bodies = [orjson.dumps(events[i : i + BATCH]) for i in range(0, n_http, BATCH)]
     singles = [orjson.dumps(e) for e in _events(n_single, f"s{run_id}")]
-    with _service(ctx, "http", env) as proc:
-        await _wait_ready(base, proc)
+    with service(ctx, ["churnwatch_ingest", "http"], env, "ingest-http.log") as proc:
+        await wait_ready(f"{base}/readyz", proc, timeout=60)
         await _http_throughput(base, [orjson.dumps(_events(BATCH, f"w{run_id}"))])  # warm-up
         http_rate, accepted = await _http_throughput(base, bodies)
         latencies = await _http_latency("127.0.0.1", port, singles)
@@ -303,7 +269,7 @@ async def _measure(ctx: Context, bootstrap: str, db_url: str) -> list[Metric]:
     records = [(e["customer_id"].encode(), orjson.dumps(e)) for e in raw_events]
     await _produce(bootstrap, raw_topic, records)
     aiokafka_rate = await _produce(bootstrap, ceiling_topic, records)
-    with _service(ctx, "raw", raw_env):
+    with service(ctx, ["churnwatch_ingest", "raw"], raw_env, "ingest-raw.log"):
         raw_rate = await _raw_throughput(bootstrap, out_topic, n_raw, timeout=600)
     java_rate = _java_ceiling(ctx, bootstrap, java_topic, [v for _, v in records])
 

@@ -12,10 +12,9 @@ import asyncio
 import os
 import subprocess
 import time
-from typing import Any
 
 from bench.harness import Benchmark, Context, Metric, Target
-from bench.infra import infra, service_available
+from bench.infra import infra, service_available, wait_for_worker
 
 SEED = 7
 CUSTOMERS = 5_000
@@ -66,23 +65,6 @@ async def _produce(bootstrap: str, topic: str, lines: list[bytes], rate: float |
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
-
-
-async def _progress(db_url: str, group: str) -> tuple[int, int]:
-    """(offsets committed by the group, outbox rows left)."""
-    import asyncpg
-
-    conn = await asyncpg.connect(db_url.replace("+asyncpg", "").replace("+psycopg", ""))
-    try:
-        row = await conn.fetchrow(
-            "SELECT (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets"
-            " WHERE group_id = $1), (SELECT count(*) FROM outbox)",
-            group,
-        )
-        assert row is not None
-        return int(row[0]), int(row[1])
-    finally:
-        await conn.close()
 
 
 async def _state_bytes(db_url: str) -> tuple[float, int, int]:
@@ -152,15 +134,21 @@ async def _measure(
         [ctx.python, "-m", "churnwatch_scoring"], env=env, stdout=log, stderr=log, cwd=ctx.root
     )
     try:
-        first_at, first_n = await _wait(db_url, group, lambda n, _: n > 0, proc)
-        end_at, _ = await _wait(db_url, group, lambda n, o: n >= len(bulk) and o == 0, proc)
+        first_at, first_n = await wait_for_worker(
+            db_url, group, lambda n, _: n > 0, proc, name="scoring"
+        )
+        end_at, _ = await wait_for_worker(
+            db_url, group, lambda n, o: n >= len(bulk) and o == 0, proc, name="scoring"
+        )
         rate = (len(bulk) - first_n) / (end_at - first_at)
         mean_b, max_b, customers = await _state_bytes(db_url)
         stop = asyncio.Event()
         reader = asyncio.create_task(_latencies(bootstrap, scores, stop))
         await asyncio.sleep(2)
         await _produce(bootstrap, events, steady, LATENCY_RATE)
-        await _wait(db_url, group, lambda n, o: n >= len(lines) and o == 0, proc)
+        await wait_for_worker(
+            db_url, group, lambda n, o: n >= len(lines) and o == 0, proc, name="scoring"
+        )
         await asyncio.sleep(1)
         stop.set()
         delays = sorted(await reader)
@@ -206,20 +194,6 @@ async def _measure(
             notes=f"mean of state + retail_stats over {customers:,} profiles; max {max_b} bytes.",
         ),
     ]
-
-
-async def _wait(
-    db_url: str, group: str, done: Any, proc: subprocess.Popen[bytes], timeout: float = 900
-) -> tuple[float, int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"scoring exited with {proc.returncode}")
-        n, left = await _progress(db_url, group)
-        if done(n, left):
-            return time.perf_counter(), n
-        await asyncio.sleep(0.05)
-    raise TimeoutError("scoring did not finish")
 
 
 BENCHMARKS = [

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from bench.harness import Context
@@ -93,3 +93,42 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 9
                 pass
             await asyncio.sleep(0.3)
     raise TimeoutError(f"{url} not ready in {timeout:.0f} s")
+
+
+async def worker_progress(db_url: str, group: str) -> tuple[int, int]:
+    """(offsets committed by a worker group, outbox rows left) — a worker is done when both
+    say so: everything consumed is committed and everything it wrote was relayed."""
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url.replace("+asyncpg", "").replace("+psycopg", ""))
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets"
+            " WHERE group_id = $1), (SELECT count(*) FROM outbox)",
+            group,
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+    finally:
+        await conn.close()
+
+
+async def wait_for_worker(
+    db_url: str,
+    group: str,
+    done: Callable[[int, int], bool],
+    proc: subprocess.Popen[bytes],
+    *,
+    name: str,
+    timeout: float = 900,
+) -> tuple[float, int]:
+    """Poll `worker_progress` until ``done(committed, outbox_left)``; (perf_counter, committed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        n, left = await worker_progress(db_url, group)
+        if done(n, left):
+            return time.perf_counter(), n
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{name} did not finish")
