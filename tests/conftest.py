@@ -89,6 +89,14 @@ def fresh_database(postgres_url: str) -> str:
 
 
 @pytest.fixture
+async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a brand-new migrated database, for tests that count whole tables."""
+    eng = make_engine(fresh_database)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = make_engine(database_url)
     yield eng

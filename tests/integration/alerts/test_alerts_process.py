@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import default_playbooks
 from churnwatch_alerts import CustomerState, PlanConfig, ScoreIn, plan_batch
-from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.infra._proc import free_port
 from churnwatch_runtime.worker import MSG_ID_HEADER
 from tests.integration.alerts.support import (
@@ -41,13 +40,6 @@ ROOT = Path(__file__).resolve().parents[3]
 CUSTOMERS = 500
 TIERS = ("platinum", "gold", "silver", "bronze")
 BANDS = ("high", "low", "critical", "medium", "high")
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 def stream(prefix: str) -> list[dict[str, Any]]:

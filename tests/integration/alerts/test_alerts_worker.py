@@ -4,7 +4,7 @@ actions, exposures and suppressions — and repeating scores adds nothing."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import orjson
@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import default_playbooks, in_holdout
 from churnwatch.profile import CustomerProfile
-from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import MSG_ID_HEADER
 from tests.integration.alerts.support import (
     T0,
@@ -30,13 +29,6 @@ from tests.support.infra import Broker, unique
 
 pytestmark = pytest.mark.integration
 HOLDOUT = {pb.id: pb.holdout for pb in default_playbooks()}
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 def pick(prefix: str, playbook: str, *, control: bool) -> str:

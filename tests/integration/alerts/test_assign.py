@@ -4,7 +4,7 @@ over through the database); the assignments equal one pass of the pure planner."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from churnwatch.alerts import Agent
 from churnwatch_alerts import CustomerState, PlanConfig, Roster, ScoreIn, plan_batch
 from churnwatch_alerts.playbooks import parse_playbooks_from_yaml
-from churnwatch_runtime.db import make_engine
 from tests.integration.alerts.support import (
     consenting,
     msg_id,
@@ -52,13 +51,6 @@ AGENTS = [  # (id, team, seniority, max_open)
     ("bob", "save-team", "standard", 2),
     ("cy", "care", "standard", 1),
 ]
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 def stream(run: str) -> list[dict[str, Any]]:

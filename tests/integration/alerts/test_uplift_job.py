@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from churnwatch.alerts import Exposure, TaskState, raw_save_rate, sla_attainment, uplift_reports
 from churnwatch.profile import CustomerProfile
 from churnwatch_alerts.uplift import UpliftConfig, run_once
-from churnwatch_runtime.db import make_engine, raw_connection
+from churnwatch_runtime.db import raw_connection
 
 pytestmark = pytest.mark.integration
 W = datetime(2026, 6, 1, tzinfo=UTC)  # the scoring watermark (min over partitions)
@@ -167,13 +166,6 @@ async def seed_tasks(engine: AsyncEngine) -> None:
             " $5::timestamptz, $5::timestamptz - interval '8 hours', $6, 'high')",
             [(f"T-{i}", *task) for i, task in enumerate(TASKS)],
         )
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 async def fetch(engine: AsyncEngine, sql: str, *args: Any) -> list[Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -14,18 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch_alerts import AlertsMetrics, WebhookConfig, WebhookDispatcher
-from churnwatch_runtime.db import make_engine
 from tests.integration.alerts.support import Receiver, add_endpoint, rows, serve
 
 pytestmark = pytest.mark.integration
 ACTIONS = 40
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 async def add_deliveries(engine: AsyncEngine, n: int) -> dict[str, bytes]:

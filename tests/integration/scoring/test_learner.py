@@ -12,7 +12,6 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +33,6 @@ from churnwatch.model import (
 )
 from churnwatch.profile import CustomerProfile, apply, features
 from churnwatch.value import RetailStats, fit_bgnbd, fit_gamma_gamma, observe, update
-from churnwatch_runtime.db import make_engine
 from churnwatch_scoring.learner import Learner, LearnerSettings, NotLeader, snapshot_of
 
 pytestmark = pytest.mark.integration
@@ -43,13 +41,6 @@ T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
 GROUP = "cw-scoring-test"
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 def settings(db: AsyncEngine, **overrides: Any) -> LearnerSettings:

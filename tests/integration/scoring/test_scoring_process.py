@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.profile import CustomerProfile
-from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.infra._proc import free_port
 from churnwatch_runtime.worker import MSG_ID_HEADER
 from tests.integration.scoring.support import (
@@ -37,13 +36,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 CUSTOMERS = 300
 DAYS = 20
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 def history(f: EventFactory, prefix: str) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -10,7 +10,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.profile import CustomerProfile
-from churnwatch_runtime.db import make_engine
 from tests.integration.scoring.support import (
     T0,
     EventFactory,
@@ -26,13 +25,6 @@ from tests.support.infra import Broker, unique
 pytestmark = pytest.mark.integration
 
 Topic = Callable[..., Awaitable[str]]
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 async def test_silence_rescores_a_quiet_customer_when_others_advance_the_watermark(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.profile import CustomerProfile
-from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import MSG_ID_HEADER, OutboxRelay
 from tests.integration.scoring.support import (
     EventFactory,
@@ -25,13 +24,6 @@ from tests.support.infra import Broker, unique
 pytestmark = pytest.mark.integration
 
 Topic = Callable[..., Awaitable[str]]
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 def two_customers(f: EventFactory) -> list[dict[str, object]]:

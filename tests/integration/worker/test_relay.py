@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import (
     MSG_ID_HEADER,
     OUTBOX_ID_HEADER,
@@ -35,13 +34,6 @@ class Crash(Exception):
 class CrashingRelay(OutboxRelay):
     async def _delete(self, conn: AsyncConnection, ids: list[int]) -> None:
         raise Crash
-
-
-@pytest.fixture
-async def db(fresh_database: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(fresh_database)
-    yield engine
-    await engine.dispose()
 
 
 async def write(
