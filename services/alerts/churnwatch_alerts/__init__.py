@@ -3,11 +3,14 @@
 
 `AlertsProcessor` plugs into the worker base (`churnwatch_runtime.worker`) on ``cw.scores``;
 ``python -m churnwatch_alerts`` runs it with the outbox relay, the `WebhookDispatcher`, the
-`UpliftJob` and the health/metrics app. The decisions themselves are the pure `plan_batch`
-over `churnwatch.alerts`.
+`UpliftJob`, the task `ExpiryJob` and the health/metrics app. The decisions themselves are the
+pure `plan_batch` over `churnwatch.alerts`. People work the tasks through
+``churnwatch_alerts.worktasks`` and keep the agents with ``churnwatch_alerts.agents``
+(``churnwatch task …``, ``churnwatch agents …``).
 """
 
 from churnwatch_alerts.assign import ASSIGN_POLICIES, Roster, assign_policy, task_teams
+from churnwatch_alerts.expiry import ExpiryConfig, ExpiryJob, ExpiryRun, expire_after, run_expiry
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.plan import (
     CustomerState,
@@ -52,6 +55,9 @@ __all__ = [
     "AlertsProcessor",
     "AlertsSettings",
     "CustomerState",
+    "ExpiryConfig",
+    "ExpiryJob",
+    "ExpiryRun",
     "OpenTask",
     "Outcome",
     "Plan",
@@ -70,6 +76,7 @@ __all__ = [
     "churned_by",
     "churned_from_stage",
     "default_rows",
+    "expire_after",
     "history",
     "is_stale",
     "load_playbooks",
@@ -77,6 +84,7 @@ __all__ = [
     "parse_score",
     "plan_batch",
     "recover_band",
+    "run_expiry",
     "run_once",
     "seed_defaults",
     "signature",

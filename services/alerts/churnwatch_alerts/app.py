@@ -1,5 +1,6 @@
 """Wiring: settings → engine, worker on ``cw.scores``, outbox relay, webhook dispatcher, the
-periodic uplift job and the health/metrics HTTP app, all in one event loop until SIGTERM/SIGINT."""
+periodic uplift and task-expiry jobs and the health/metrics HTTP app, all in one event loop until
+SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 
 from fastapi import FastAPI
 
+from churnwatch_alerts.expiry import ExpiryJob
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.playbooks import seed_defaults
 from churnwatch_alerts.processor import AlertsProcessor
@@ -49,6 +51,8 @@ async def run(settings: AlertsSettings, stop: asyncio.Event | None = None) -> No
         also.append(WebhookDispatcher(engine, settings.webhook_config(), metrics))
     if settings.uplift:
         also.append(UpliftJob(engine, settings.uplift_config()))
+    if settings.task_expiry:
+        also.append(ExpiryJob(engine, settings.expiry_config(), metrics))
     try:
         await run_worker(worker, stop, also=also)
     finally:

@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from churnwatch.alerts import ContactPolicy
+from churnwatch_alerts.expiry import ExpiryConfig
 from churnwatch_alerts.plan import PlanConfig
 from churnwatch_alerts.processor import AlertsConfig
 from churnwatch_alerts.uplift import UpliftConfig
@@ -53,6 +54,11 @@ class AlertsSettings(CommonSettings):
     uplift_horizon_days: float = Field(30.0, gt=0)
     uplift_lapse_days: int = Field(90, ge=1)
     uplift_watermark_group: str | None = "scoring"  # the scoring worker's consumer group
+    # task expiry (churnwatch_alerts.expiry): the clock is the uplift watermark group's
+    task_expiry: bool = True
+    task_expiry_interval_s: float = Field(300.0, gt=0)
+    task_expire_after_hours: float = Field(720.0, gt=0)  # = the uplift horizon (30 days)
+    task_expiry_clock: str = Field("watermark", pattern="^(watermark|wall)$")
 
     def alerts_config(self) -> AlertsConfig:
         policy = ContactPolicy(
@@ -77,6 +83,14 @@ class AlertsSettings(CommonSettings):
             lapse_days=self.uplift_lapse_days,
             interval_s=self.uplift_interval_s,
             watermark_group=self.uplift_watermark_group or None,
+        )
+
+    def expiry_config(self) -> ExpiryConfig:
+        return ExpiryConfig(
+            expire_after=timedelta(hours=self.task_expire_after_hours),
+            clock="wall" if self.task_expiry_clock == "wall" else "watermark",
+            watermark_group=self.uplift_watermark_group or None,
+            interval_s=self.task_expiry_interval_s,
         )
 
     def webhook_config(self) -> WebhookConfig:

@@ -31,7 +31,12 @@ async def raw(conn: AsyncConnection) -> Pg:
 
 async def load_states(pg: Pg, ids: Sequence[str], since: datetime) -> dict[str, CustomerState]:
     """Every customer of ``ids`` (empty state if unknown): profile, last band, open tasks and
-    contacts after ``since``. Four statements, whatever the number of customers."""
+    contacts after ``since``. Four statements, whatever the number of customers.
+
+    The open tasks are locked (``FOR UPDATE``, in id order) until the batch commits: a person
+    closing or reassigning one of them (``worktasks``) either commits first, and the batch sees
+    the new state, or waits for the batch; otherwise an auto-close planned from a stale read
+    would overwrite a human outcome."""
     states = {c: CustomerState() for c in ids}
     ids = list(states)
     for cid, state in await pg.fetch(
@@ -48,7 +53,7 @@ async def load_states(pg: Pg, ids: Sequence[str], since: datetime) -> dict[str, 
     for cid, task_id, playbook_id, state, band, below, assignee in await pg.fetch(
         "SELECT customer_id, task_id, playbook_id, state, recover_band, below_since, assignee"
         " FROM tasks WHERE customer_id = ANY($1::text[])"
-        " AND state IN ('open', 'assigned', 'in_progress')",
+        " AND state IN ('open', 'assigned', 'in_progress') ORDER BY task_id FOR UPDATE",
         ids,
     ):
         states[cid].open_tasks[playbook_id] = OpenTask(
@@ -208,6 +213,15 @@ async def write_plan(pg: Pg, plan: Plan) -> None:
         pg, "treatments", "action_id, customer_id, action_type, issued_at",
         ("text", "text", "text", "timestamptz"), plan.treatments,
     )  # fmt: skip
+    # auto-closed tasks: the outcome on the treatment too (after its insert: a task may be
+    # created and closed in one batch), as people's closes do (worktasks)
+    closed = [(k, v[2], v[1]) for k, v in plan.task_updates.items() if v[2] is not None]
+    if closed:
+        await pg.execute(
+            "UPDATE treatments SET outcome = u.o, outcome_at = u.a FROM unnest($1::text[],"
+            " $2::text[], $3::timestamptz[]) AS u(id, o, a) WHERE treatments.action_id = u.id",
+            *_columns(closed, 3),
+        )
     if plan.deliveries:
         ids, bodies = _columns(plan.deliveries, 2)
         await pg.execute(
