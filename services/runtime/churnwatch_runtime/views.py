@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from churnwatch_runtime.db import sync_url
 
 AT_RISK = """
-SELECT customer_id, band, churn_probability, tier, lifecycle_stage, clv, value_at_risk,
-       reasons, event_time
+SELECT customer_id, band, churn_probability, tier, lifecycle_stage, clv, value_if_retained,
+       value_at_risk, reasons, event_time
 FROM latest_scores
 WHERE band IN ('high', 'critical')
 ORDER BY value_at_risk DESC
@@ -39,9 +39,12 @@ def fetch(database_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def reason_text(reasons: Any, k: int = 2) -> str:
-    """The first ``k`` reasons of a score, in words.
+    """The first ``k`` reasons of a score (objects with a ``text``) or a task (plain texts).
 
     >>> reason_text([{"text": "2 failed payments in a row"}, {"text": "NPS 3"}, {"text": "x"}])
     '2 failed payments in a row; NPS 3'
+    >>> reason_text(["no activity for 38 days", "NPS 4 (detractor)", "x"])
+    'no activity for 38 days; NPS 4 (detractor)'
     """
-    return "; ".join(str(r.get("text", "")) for r in (reasons or [])[:k] if r.get("text"))
+    texts = (r if isinstance(r, str) else r.get("text") for r in (reasons or [])[:k])
+    return "; ".join(str(t) for t in texts if t)

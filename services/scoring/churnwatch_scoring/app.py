@@ -34,7 +34,9 @@ def build_processor(
     options = ScoreOptions(
         bands=bands,
         history_min_move=settings.history_min_move,
-        value=ValueSettings(churn_window_days=float(settings.horizon_days)),
+        value=ValueSettings(
+            churn_window_days=float(settings.horizon_days), basis=settings.value_basis
+        ),
     )
     config = ScoringConfig(
         group_id=settings.group_id,

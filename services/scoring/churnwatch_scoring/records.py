@@ -41,6 +41,9 @@ class ScoreRecord:
     event_time: datetime
     cause: Cause
     cause_event_id: str | None
+    value_if_retained: float = 0.0
+    """The value over the CLV horizon if the customer stays; tiers and value at risk are
+    computed from it by default (docs/scoring.md, "Value basis")."""
 
     def reasons_json(self) -> list[dict[str, object]]:
         return [{"feature": r.feature, "text": r.text, "weight": r.weight} for r in self.reasons]
@@ -122,6 +125,7 @@ def score_message(record: ScoreRecord) -> bytes:
         "clv": record.clv,
         "clv_low": record.clv_low,
         "clv_high": record.clv_high,
+        "value_if_retained": record.value_if_retained,
         "tier": record.tier,
         "lifecycle_stage": record.lifecycle_stage,
         "rfm_segment": record.rfm_segment,

@@ -49,7 +49,9 @@ from churnwatch_scoring.store import SnapshotRow
 from churnwatch_scoring.valuation import (
     ClvParams,
     ValueSettings,
+    retail_retained,
     retail_values,
+    subscription_retained,
     subscription_value,
 )
 
@@ -174,7 +176,11 @@ class BatchResult:
 def finish(
     scored: Sequence[Scored], clv: ClvParams, population: Population, opts: ScoreOptions
 ) -> BatchResult:
-    """Value the batch (one vectorised retail CLV call) and lay out the rows to write."""
+    """Value the batch (one vectorised retail CLV call) and lay out the rows to write.
+
+    Tiers and value at risk come from ``opts.value.basis``: the value if retained by default,
+    so that the customers most at risk are not ranked least valuable for being at risk.
+    """
     retail_idx = [i for i, s in enumerate(scored) if not s.subscription and s.entry.retail]
     summaries: list[RetailSummary] = [
         observe(s.entry.retail, s.clock, clv.unit_days)
@@ -184,6 +190,9 @@ def finish(
     values: dict[int, tuple[float, float | None, float | None]] = dict(
         zip(retail_idx, retail_values(clv, summaries, opts.value), strict=True)
     )
+    kept: dict[int, float] = dict(
+        zip(retail_idx, retail_retained(clv, summaries, opts.value), strict=True)
+    )
     out = BatchResult()
     for i, s in enumerate(scored):
         if s.subscription:
@@ -191,15 +200,18 @@ def finish(
                 s.price_monthly, s.probability, s.subscription_active, opts.value
             )
             value: tuple[float, float | None, float | None] = (v, None, None)
+            retained = subscription_retained(s.price_monthly, s.subscription_active, opts.value)
         else:
             value = values.get(i, (0.0, None, None))
-        population.add(value[0], s.rfm)
+            retained = kept.get(i, 0.0)
+        basis = retained if opts.value.basis == "retained" else value[0]
+        population.add(basis, s.rfm)
         rec = ScoreRecord(
             s.customer_id, s.partition, s.probability, s.band, s.reasons, value[0], value[1],
-            value[2], population.tier(value[0]).value, s.stage, population.segment(s.rfm),
-            value_at_risk(min(max(s.probability, 0.0), 1.0), value[0]),
+            value[2], population.tier(basis).value, s.stage, population.segment(s.rfm),
+            value_at_risk(min(max(s.probability, 0.0), 1.0), basis),
             "subscription" if s.subscription else "retail", s.model_version, s.clock, s.cause,
-            s.cause_event_id,
+            s.cause_event_id, value_if_retained=retained,
         )  # fmt: skip
         entry = s.entry
         why = history_why(entry.last_score, s.probability, s.band, min_move=opts.history_min_move)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -25,6 +27,7 @@ class ScoringSettings(CommonSettings):
     band_high: float = Field(0.35, gt=0, lt=1)
     band_critical: float = Field(0.6, gt=0, lt=1)
     horizon_days: int = Field(30, ge=1)
+    value_basis: Literal["retained", "clv"] = "retained"  # what tiers and value at risk rank
     allowed_lateness_s: float = Field(300.0, ge=0)
     history_min_move: float = Field(0.10, gt=0, le=1)
     cache_per_partition: int = Field(200_000, ge=100)

@@ -108,20 +108,20 @@ async def write_profiles(
 _LATEST_COLUMNS = (
     "customer_id, partition, churn_probability, band, reasons, clv, clv_low, clv_high, tier,"
     " lifecycle_stage, rfm_segment, value_at_risk, business_model, model_version, event_time,"
-    " cause, cause_event_id"
+    " cause, cause_event_id, value_if_retained"
 )
 _LATEST_TYPES = (
     "text[]", "int[]", "float8[]", "text[]", "text[]", "float8[]", "float8[]", "float8[]",
     "text[]", "text[]", "text[]", "float8[]", "text[]", "text[]", "timestamptz[]", "text[]",
-    "text[]",
+    "text[]", "float8[]",
 )  # fmt: skip
 _LATEST = (
     f"INSERT INTO latest_scores ({_LATEST_COLUMNS}, updated_at)"
     " SELECT c1, c2, c3, c4, CAST(c5 AS jsonb), c6, c7, c8, c9, c10, c11, c12, c13, c14, c15,"
-    " c16, c17, $18 FROM unnest("
+    " c16, c17, c18, $19 FROM unnest("
     + ", ".join(f"${i + 1}::{t}" for i, t in enumerate(_LATEST_TYPES))
     + ") AS u("
-    + ", ".join(f"c{i + 1}" for i in range(17))
+    + ", ".join(f"c{i + 1}" for i in range(len(_LATEST_TYPES)))
     + ")"
     " ON CONFLICT (customer_id) DO UPDATE SET "
     + ", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in _LATEST_COLUMNS.split(",")[1:])
@@ -132,13 +132,13 @@ _LATEST = (
 async def write_latest(pg: Pg, records: Sequence[ScoreRecord], now: datetime) -> None:
     if not records:
         return
-    columns: list[list[Any]] = [[] for _ in range(17)]
+    columns: list[list[Any]] = [[] for _ in _LATEST_TYPES]
     for r in records:
         values = (
             r.customer_id, r.partition, r.churn_probability, r.band,
             orjson.dumps(r.reasons_json()).decode(), r.clv, r.clv_low, r.clv_high, r.tier,
             r.lifecycle_stage, r.rfm_segment, r.value_at_risk, r.business_model,
-            r.model_version, r.event_time, r.cause, r.cause_event_id,
+            r.model_version, r.event_time, r.cause, r.cause_event_id, r.value_if_retained,
         )  # fmt: skip
         for column, value in zip(columns, values, strict=True):
             column.append(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -22,7 +22,9 @@ from churnwatch.value import (
     hazard_from_probability,
     retail_clv,
     retail_clv_interval,
+    retail_retained_value,
     subscription_clv,
+    subscription_retained_value,
 )
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -34,15 +36,24 @@ DEFAULT_BGNBD = BgNbdParams(r=0.243, alpha=4.414 * 7, a=0.793, b=2.426)
 DEFAULT_GAMMA_GAMMA = GammaGammaParams(p=6.25, q=3.74, v=15.45)
 
 
+ValueBasis = Literal["retained", "clv"]
+
+
 @dataclass(frozen=True, slots=True)
 class ValueSettings:
-    """docs/kpis.md: 12 months, 10% a year, margin 1.0; ``level`` of the CLV interval."""
+    """docs/kpis.md: 12 months, 10% a year, margin 1.0; ``level`` of the CLV interval.
+
+    ``basis`` is the value tiers and value at risk are taken from: ``retained`` (the value if
+    the customer stays, `churnwatch.value.retail_retained_value`; the default, see
+    docs/scoring.md "Value basis") or ``clv`` (the risk-discounted CLV itself).
+    """
 
     horizon_months: int = 12
     annual_discount_rate: float = 0.10
     margin: float = 1.0
     level: float = 0.90
     churn_window_days: float = 30.0  # the churn model's horizon
+    basis: ValueBasis = "retained"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +169,49 @@ def subscription_value(
 def _finite(value: float) -> float:
     v = float(value)
     return v if np.isfinite(v) else 0.0
+
+
+def retail_retained(
+    params: ClvParams, summaries: Sequence[RetailSummary], settings: ValueSettings
+) -> list[float]:
+    """Value if retained per summary, in one vectorised call like `retail_values`.
+
+    >>> kept = retail_retained(ClvParams.default(), [RetailSummary(3, 60.0, 90.0, 40.0)],
+    ...                        ValueSettings())
+    >>> clv = retail_values(ClvParams.default(), [RetailSummary(3, 60.0, 90.0, 40.0)],
+    ...                     ValueSettings())
+    >>> kept[0] > clv[0][0] > 0
+    True
+    """
+    if not summaries:
+        return []
+    values = retail_retained_value(
+        params.bgnbd,
+        params.gamma_gamma,
+        np.array([s.frequency for s in summaries], dtype=np.float64),
+        np.array([s.T for s in summaries], dtype=np.float64),
+        np.array([s.monetary for s in summaries], dtype=np.float64),
+        horizon_months=settings.horizon_months,
+        annual_discount_rate=settings.annual_discount_rate,
+        margin=settings.margin,
+        periods_per_month=params.periods_per_month,
+    )
+    return [_finite(v) for v in values]
+
+
+def subscription_retained(price_monthly: float, active: bool, settings: ValueSettings) -> float:
+    """The plan's revenue over the horizon if the subscriber stays; 0 once it has ended.
+
+    >>> round(subscription_retained(50.0, True, ValueSettings()), 2)
+    570.02
+    >>> subscription_retained(50.0, False, ValueSettings())
+    0.0
+    """
+    if not active or price_monthly <= 0:
+        return 0.0
+    return subscription_retained_value(
+        price_monthly,
+        margin=settings.margin,
+        horizon_months=settings.horizon_months,
+        annual_discount_rate=settings.annual_discount_rate,
+    )

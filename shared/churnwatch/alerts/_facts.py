@@ -68,8 +68,9 @@ FIELDS: dict[str, FieldSpec] = {
     "previous_band": FieldSpec("choice", BANDS, True, "band of the previous score (may be null)"),
     "tier": FieldSpec("choice", TIERS, True, "value tier"),
     "churn_probability": FieldSpec("number", doc="calibrated P(churn within the horizon)"),
-    "value_at_risk": FieldSpec("number", doc="churn probability × CLV"),
-    "clv": FieldSpec("number", doc="customer lifetime value"),
+    "value_at_risk": FieldSpec("number", doc="churn probability × value (scoring's basis)"),
+    "clv": FieldSpec("number", doc="customer lifetime value (risk-discounted)"),
+    "value_if_retained": FieldSpec("number", doc="value over the horizon if kept (may be null)"),
     "lifecycle_stage": FieldSpec("choice", STAGES, doc="lifecycle stage"),
     "rfm_segment": FieldSpec("choice", RFM_SEGMENTS, doc="RFM segment (may be null)"),
     "business_model": FieldSpec("choice", BUSINESS_MODELS, doc="retail or subscription"),
@@ -106,6 +107,7 @@ class Facts(BaseModel):
     tier: Literal["bronze", "silver", "gold", "platinum"]
     clv: float
     value_at_risk: float
+    value_if_retained: float | None = None
     lifecycle_stage: str = "none"
     rfm_segment: str | None = None
     business_model: Literal["retail", "subscription"] = "retail"
@@ -167,8 +169,8 @@ def profile_facts(profile: CustomerProfile, now: datetime) -> dict[str, Any]:
 
 _SCORE_KEYS = (
     "customer_id", "event_time", "churn_probability", "band", "tier", "clv", "value_at_risk",
-    "lifecycle_stage", "rfm_segment", "business_model", "cause", "cause_event_id",
-    "model_version",
+    "value_if_retained", "lifecycle_stage", "rfm_segment", "business_model", "cause",
+    "cause_event_id", "model_version",
 )  # fmt: skip
 
 

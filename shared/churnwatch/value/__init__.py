@@ -28,6 +28,7 @@ from ._gamma_gamma import (
     fit_gamma_gamma,
     gamma_gamma_negative_log_likelihood,
 )
+from ._retained import retail_retained_value, subscription_retained_value
 from ._sketch import QuantileSketch
 from ._stats import RetailStats, RetailSummary, observe, update
 from ._subscription import expected_remaining_periods, hazard_from_probability, subscription_clv
@@ -68,7 +69,9 @@ __all__ = [
     "p_alive",
     "retail_clv",
     "retail_clv_interval",
+    "retail_retained_value",
     "subscription_clv",
+    "subscription_retained_value",
     "tier_for_rank",
     "tier_thresholds",
     "update",

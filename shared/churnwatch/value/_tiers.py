@@ -1,7 +1,9 @@
-"""Value tiers by CLV percentile among live customers, and value at risk.
+"""Value tiers by value percentile among live customers, and value at risk.
 
 Platinum / gold / silver / bronze are the top 5% / next 15% / next 30% / rest of the live
-population by CLV (docs kpis.md), with configurable shares. A scoring worker keeps the
+population by value (docs kpis.md), with configurable shares. Which value is the caller's
+choice; the scoring worker ranks by the value if retained (`_retained`), not the risk-discounted
+CLV, so that being at risk does not by itself make a customer bronze. A scoring worker keeps the
 population's CLVs in a `QuantileSketch`, turns it into `TierThresholds` when the sketch is
 refreshed (three quantiles), and places each customer with `assign_tier` in constant time.
 The sketch's relative accuracy α bounds the error: only customers whose CLV is within a factor
@@ -127,7 +129,10 @@ def tier_for_rank(rank: float, cuts: TierCuts | None = None) -> Tier:
 
 
 def value_at_risk(p_churn: float, clv: float) -> float:
-    """Churn probability × CLV: the value expected to be lost (summed over customers in view).
+    """Churn probability × value: the value expected to be lost (summed over customers in view).
+
+    Pass the value *if retained* (`retail_retained_value`), not a CLV that already discounts
+    the same churn risk, or the risk is counted twice; the scoring worker does (docs/scoring.md).
 
     >>> value_at_risk(0.25, 400.0)
     100.0

@@ -66,7 +66,10 @@ async def test_scores_reasons_and_messages(
     assert unhappy["cause_event_id"] == events[-2]["event_id"]
     assert unhappy["lifecycle_stage"] == "at_risk"
     assert engaged["clv"] > 0
-    assert engaged["value_at_risk"] <= engaged["clv"]
+    assert engaged["value_if_retained"] >= engaged["clv"]  # the CLV prices the risk in
+    for who in (engaged, unhappy):  # value at risk ranks the value if retained (the default)
+        expected = who["churn_probability"] * who["value_if_retained"]
+        assert who["value_at_risk"] == pytest.approx(expected)
     assert engaged["business_model"] == "retail"
 
     relay = OutboxRelay(db, kafka.bootstrap)
@@ -81,6 +84,7 @@ async def test_scores_reasons_and_messages(
     last = {d["customer_id"]: d for d in sorted(docs.values(), key=lambda d: d["event_time"])}
     assert last["unhappy"]["churn_probability"] == pytest.approx(unhappy["churn_probability"])
     assert last["unhappy"]["reasons"][0]["text"] == unhappy["reasons"][0]["text"]
+    assert last["engaged"]["value_if_retained"] == pytest.approx(engaged["value_if_retained"])
     assert f"score:unhappy:{events[-2]['event_id']}" in docs
     history = await rows(db, "SELECT * FROM score_history WHERE customer_id = 'unhappy'")
     assert history[0]["why"] == "first"

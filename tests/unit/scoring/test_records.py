@@ -22,7 +22,13 @@ from churnwatch_scoring.records import (
     trace_headers,
 )
 from churnwatch_scoring.scoring import Entry, ScoreOptions, finish, score_customer
-from churnwatch_scoring.valuation import ClvParams, ValueSettings, retail_values, subscription_value
+from churnwatch_scoring.valuation import (
+    ClvParams,
+    ValueSettings,
+    retail_values,
+    subscription_retained,
+    subscription_value,
+)
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -34,6 +40,7 @@ def record(**overrides: object) -> ScoreRecord:
         clv_low=150.0, clv_high=260.0, tier="gold", lifecycle_stage="at_risk",
         rfm_segment="at risk", value_at_risk=80.0, business_model="retail",
         model_version="prior-v1", event_time=NOW, cause="event", cause_event_id="e-7",
+        value_if_retained=320.0,
     )  # fmt: skip
     base.update(overrides)
     return ScoreRecord(**base)  # type: ignore[arg-type]
@@ -71,8 +78,8 @@ def test_message_has_every_field_and_a_stable_id() -> None:
     doc = orjson.loads(score_message(record()))
     assert set(doc) == {
         "customer_id", "churn_probability", "band", "reasons", "clv", "clv_low", "clv_high",
-        "tier", "lifecycle_stage", "rfm_segment", "value_at_risk", "business_model",
-        "model_version", "event_time", "cause", "cause_event_id",
+        "value_if_retained", "tier", "lifecycle_stage", "rfm_segment", "value_at_risk",
+        "business_model", "model_version", "event_time", "cause", "cause_event_id",
     }  # fmt: skip
     assert doc["reasons"] == [
         {"feature": "complaints_unresolved", "text": "3 unresolved complaints", "weight": 1.5}
@@ -167,3 +174,46 @@ def test_score_then_finish_writes_one_row_of_each_kind() -> None:
     assert again.history == []
     assert again.transitions == []
     assert again.snapshots == []
+
+
+def _subscriber(probability: float, basis: str, population: Population) -> ScoreRecord:
+    """One 9.99/month subscriber scored with the churn probability forced to ``probability``."""
+    profile = CustomerProfile()
+    assert apply(profile, parse_event(EXAMPLES[EventType.SUBSCRIPTION_STARTED], now=NOW))
+    opts = ScoreOptions(value=ValueSettings(basis=basis))  # type: ignore[arg-type]
+    scored = score_customer(
+        "C-1042", 0, Entry(profile, None, None, None), NOW, ModelState().serving(), opts,
+        cause="event", cause_event_id=None,
+    )  # fmt: skip
+    assert scored.subscription
+    scored.probability = probability
+    (rec,) = finish([scored], ClvParams.default(), population, opts).records
+    return rec
+
+
+def _known_population(top: float) -> Population:
+    pop = Population(min_count=50, window=10_000)
+    for v in range(1, 201):
+        pop.add(top * v / 200, None)
+    pop.refresh()
+    return pop
+
+
+def test_tiers_and_value_at_risk_rank_the_value_if_retained_by_default() -> None:
+    calm = _subscriber(0.05, "retained", _known_population(600.0))
+    risky = _subscriber(0.80, "retained", _known_population(600.0))
+    expected = subscription_retained(9.99, True, ValueSettings())
+    assert calm.value_if_retained == risky.value_if_retained == pytest.approx(expected)
+    assert risky.clv < calm.clv < calm.value_if_retained  # the CLV still prices the risk in
+    assert risky.tier == calm.tier  # being at risk does not make a customer less valuable
+    assert risky.value_at_risk == pytest.approx(0.80 * expected)
+    assert risky.value_at_risk > calm.value_at_risk
+
+
+def test_the_clv_basis_ranks_the_risky_subscriber_lower() -> None:
+    top = subscription_value(9.99, 0.05, True, ValueSettings())  # calm's CLV tops the population
+    calm = _subscriber(0.05, "clv", _known_population(top * 1.01))
+    risky = _subscriber(0.80, "clv", _known_population(top * 1.01))
+    assert calm.tier == "platinum"
+    assert risky.tier == "bronze"
+    assert risky.value_at_risk == pytest.approx(0.80 * risky.clv)
