@@ -2,7 +2,9 @@
 
 The demo runs in its own process with its own broker and database (``CW_INFRA=local`` on free
 ports under a temporary ``CW_HOME``), for a short while; then the test reads what reached
-``cw.events`` with a plain Kafka consumer and stops the infrastructure with the CLI.
+``cw.events`` with a plain Kafka consumer and stops the infrastructure with the CLI. The history
+the demo replays before going live is kept short (``CW_DEMO_HISTORY_DAYS``, the demo's own
+environment variable) so the test stays quick; its events come first, in event time.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -24,6 +26,8 @@ from churnwatch_runtime.views import fetch
 
 pytestmark = pytest.mark.integration
 
+HISTORY_DAYS = 14
+
 
 @pytest.fixture
 def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
@@ -35,6 +39,7 @@ def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "CW_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_port}",
         "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/churnwatch",
         "CW_INGEST_PORT": str(free_port()),
+        "CW_DEMO_HISTORY_DAYS": str(HISTORY_DAYS),
     }
     yield env
     cli = [sys.executable, "-m", "churnwatch_runtime.cli", "infra", "down"]
@@ -46,10 +51,12 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
 ) -> None:
     cmd = [sys.executable, "-m", "churnwatch_runtime.cli", "demo", "--seconds", "20"]
     cmd += ["--rate", "100", "--customers", "300"]
+    started = datetime.now(UTC)
     done = subprocess.run(cmd, env=demo_env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ingest: running" in done.stdout
     assert "demo is running" in done.stdout
+    assert f"{HISTORY_DAYS} days" in done.stdout.split("demo is running")[1]  # in the banner
 
     consumer = make_consumer(demo_env["CW_KAFKA_BOOTSTRAP"], "cw.events", group_id="e2e-demo")
     await consumer.start()
@@ -63,8 +70,12 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
             values += got
     finally:
         await consumer.stop()
-    # ~100 events/s for 20 s: allow for start-up of the simulator and the broker's pace
+    # the history, then ~100 events/s for 20 s: allow for the start-up and the broker's pace
     assert len(values) >= 500
+    times = [parse_event(v, now=_far()).occurred_at for v in (values[0], values[-1])]
+    today = datetime.combine(started.date(), datetime.min.time(), tzinfo=UTC)
+    assert today - timedelta(days=HISTORY_DAYS) <= times[0] < today  # the replayed past
+    assert started <= times[1] <= datetime.now(UTC)  # then live, on the wall clock
     customers = set()
     for value in values[:500]:
         event = parse_event(value, now=parse_event(values[-1], now=_far()).occurred_at)
@@ -80,9 +91,10 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
     )
     assert sum(r["n"] for r in scored) > 10
     assert {r["band"] for r in scored} <= {"low", "medium", "high", "critical"}
+    wide = {**demo_env, "COLUMNS": "200"}  # a terminal's width: rich wraps headers at 80
     for view in ("at-risk", "tasks"):
         cli = [sys.executable, "-m", "churnwatch_runtime.cli", view, "--limit", "5"]
-        shown = subprocess.run(cli, env=demo_env, capture_output=True, text=True, timeout=60)
+        shown = subprocess.run(cli, env=wide, capture_output=True, text=True, timeout=60)
         assert shown.returncode == 0, shown.stderr
         assert "customer" in shown.stdout
 

@@ -34,10 +34,10 @@ SERVICES = {
 }
 
 
-def _mount_optional(module: str, name: str, help_text: str) -> None:
+def _mount_optional(module: str, name: str, help_text: str, attr: str = "app") -> None:
     """Sub-apps of packages that may not be built yet; the CLI works without them."""
     try:
-        sub = __import__(module, fromlist=["app"]).app
+        sub = getattr(__import__(module, fromlist=[attr]), attr)
     except (ImportError, AttributeError):
         return
     app.add_typer(sub, name=name, help=help_text)
@@ -45,6 +45,12 @@ def _mount_optional(module: str, name: str, help_text: str) -> None:
 
 _mount_optional("churnwatch_sim.cli", "simulate", "Simulated customers with known truth.")
 _mount_optional("churnwatch_sim.loaders.cli", "replay", "Replay real transactions (CDNOW, CSV).")
+_mount_optional("churnwatch_alerts.cli", "task", "Work a save-team task.")
+_mount_optional("churnwatch_alerts.cli", "agents", "The save-team agents.", attr="agents_app")
+_mount_optional("churnwatch_alerts.playbook_cli", "playbooks", "Playbooks: list, apply, enable.")
+_mount_optional(
+    "churnwatch_alerts.playbook_cli", "uplift", "Honest uplift per playbook.", attr="uplift_app"
+)
 
 
 @infra_app.command("up")
@@ -110,18 +116,24 @@ def produce(
 
 @app.command("at-risk")
 def at_risk(limit: Annotated[int, typer.Option(help="How many customers.")] = 20) -> None:
-    """Customers at high or critical churn risk, most value at risk first, with the reasons."""
+    """Customers at high or critical churn risk, most value at risk first, with the reasons.
+
+    CLV is the expected value (risk priced in); "if kept" is the value if the customer stays,
+    which tiers and value at risk rank (docs/scoring.md "Value basis")."""
     from rich.console import Console
     from rich.table import Table
 
     from churnwatch_runtime.views import AT_RISK, fetch, reason_text
 
-    table = Table("customer", "band", "p(churn)", "tier", "stage", "CLV", "at risk", "why")
+    table = Table(
+        "customer", "band", "p(churn)", "tier", "stage", "CLV", "if kept", "at risk", "why"
+    )  # fmt: skip
     for r in fetch(CommonSettings().database_url, AT_RISK, limit=limit):
+        kept = r["value_if_retained"]
         table.add_row(
             r["customer_id"], r["band"], f"{r['churn_probability']:.2f}", r["tier"],
-            r["lifecycle_stage"], f"{r['clv']:,.0f}", f"{r['value_at_risk']:,.0f}",
-            reason_text(r["reasons"]),
+            r["lifecycle_stage"], f"{r['clv']:,.0f}", "" if kept is None else f"{kept:,.0f}",
+            f"{r['value_at_risk']:,.0f}", reason_text(r["reasons"]),
         )  # fmt: skip
     Console().print(table)
 
@@ -163,11 +175,21 @@ def demo(
     rate: Annotated[float, typer.Option(help="Simulated events per second.")] = 200.0,
     customers: Annotated[int, typer.Option(help="Simulated customers.")] = 2000,
     seconds: Annotated[float, typer.Option(help="Stop after this long (0 = until Ctrl-C).")] = 0.0,
+    history_days: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Simulated days replayed before going live (default: $CW_DEMO_HISTORY_DAYS,"
+            " else 120; 0 = live at once).",
+        ),
+    ] = None,
 ) -> None:
     """Start everything: infra, topics, services, and simulated customers flowing through."""
     from churnwatch_runtime.demo import run_demo
 
-    raise typer.Exit(run_demo(rate=rate, customers=customers, seconds=seconds))
+    raise typer.Exit(
+        run_demo(rate=rate, customers=customers, seconds=seconds, history_days=history_days)
+    )
 
 
 @app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

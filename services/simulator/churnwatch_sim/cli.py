@@ -6,6 +6,8 @@ Examples::
         --truth-dir truth/
     churnwatch simulate run --clock live --rate 1000 --to http://127.0.0.1:8001 \\
         --actions-from kafka://127.0.0.1:9092
+    churnwatch simulate run --clock live --history-days 120 --to http://127.0.0.1:8001
+        # the last 120 days replayed (ending today), then the same customers live
     churnwatch simulate config > sim.yaml      # every parameter, to edit and pass as --config
 
 ``python -m churnwatch_sim.cli --customers …`` (no command) means ``run``.
@@ -18,7 +20,7 @@ import contextlib
 import signal
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,9 +32,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from churnwatch_sim.actions import ActionSource, FileActionSource, KafkaActionReader
-from churnwatch_sim.config import SimConfig, load_config
+from churnwatch_sim.config import SimConfig, history_start, load_config
 from churnwatch_sim.engine import Simulator
-from churnwatch_sim.runner import Clock, RunSummary, run
+from churnwatch_sim.runner import Clock, History, RunSummary, run
 from churnwatch_sim.sinks import SinkError, open_sink
 from churnwatch_sim.truth import TruthWriter
 
@@ -56,6 +58,9 @@ def run_command(
     truth_dir: Annotated[Path | None, typer.Option(help="write the truth files here")] = None,
     clock: Annotated[str, typer.Option(help="replay | live")] = "replay",
     rate: Annotated[float, typer.Option(help="live clock: events per second")] = 1000.0,
+    history_days: Annotated[
+        int, typer.Option(min=0, help="live clock: first replay this many days ending today")
+    ] = 0,
     actions_from: Annotated[
         str | None, typer.Option(help="kafka://host:port (optionally /topic) or a JSON-lines file")
     ] = None,
@@ -69,12 +74,15 @@ def run_command(
         raise typer.BadParameter("--clock must be 'replay' or 'live'")
     if out is not None and to is not None:
         raise typer.BadParameter("give --out or --to, not both")
-    if clock == "live" and days is None:
-        days = LIVE_DAYS
+    if history_days and clock != "live":
+        raise typer.BadParameter("--history-days needs --clock live")
+    first = _first_day(start, history_days)
+    if clock == "live":  # --days counts the live days after the history
+        days = LIVE_DAYS if days is None else history_days + days
     given = {
         "seed": seed,
         "days": days,
-        "start": date.fromisoformat(start) if start else None,
+        "start": first,
         "hazard_every": hazard_every,
         "population.customers": customers,
         "population.retail_share": retail_share,
@@ -84,7 +92,9 @@ def run_command(
     shown = progress and target != "-" and err.is_terminal
     mode: Clock = "live" if clock == "live" else "replay"
     try:
-        summary = asyncio.run(_run(cfg, target, truth_dir, mode, rate, actions_from, chunk, shown))
+        summary = asyncio.run(
+            _run(cfg, target, truth_dir, mode, rate, history_days, actions_from, chunk, shown)
+        )
     except SinkError as exc:
         err.print(f"[red]sink failed:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -112,6 +122,7 @@ async def _run(
     truth_dir: Path | None,
     clock: Clock,
     rate: float,
+    history_days: int,
     actions_from: str | None,
     chunk: int,
     shown: bool,
@@ -125,12 +136,19 @@ async def _run(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     bar = _progress(cfg.days if clock == "replay" else None) if shown else None
+
+    def history_done(history: History) -> None:
+        err.print(history.describe(), highlight=False, soft_wrap=True)
+
+    options: dict[str, Any] = {
+        "clock": clock, "history_days": history_days, "rate": rate, "chunk": chunk,
+        "actions": source, "stop": stop, "on_history": history_done,
+    }  # fmt: skip
     try:
         if source is not None:
             await source.start()
         if bar is None:
-            return await run(sim, sink, clock=clock, rate=rate, chunk=chunk, actions=source,
-                             stop=stop)  # fmt: skip
+            return await run(sim, sink, **options)
         with bar:
             task = bar.add_task("simulating", total=cfg.days if clock == "replay" else None,
                                 events=0, rate=0.0)  # fmt: skip
@@ -142,12 +160,24 @@ async def _run(
                 speed = sent / max(time.perf_counter() - began, 1e-9)
                 bar.update(task, completed=day, events=sent, rate=speed)
 
-            return await run(sim, sink, clock=clock, rate=rate, chunk=chunk, actions=source,
-                             stop=stop, progress=tick)  # fmt: skip
+            return await run(sim, sink, progress=tick, **options)
     finally:
         await sink.close()
         if source is not None:
             await source.stop()
+
+
+def _first_day(start: str | None, history_days: int) -> date | None:
+    """``--start``, or today − ``history_days`` (UTC) when a history is asked for without one."""
+    today = datetime.now(UTC).date()
+    first = date.fromisoformat(start) if start else None
+    if not history_days:
+        return first
+    if first is None:
+        return history_start(history_days, today)
+    if first + timedelta(days=history_days) > today:
+        raise typer.BadParameter("--start + --history-days would end the history after today")
+    return first
 
 
 def _action_source(spec: str | None) -> ActionSource | None:
@@ -183,6 +213,8 @@ def _print_summary(s: RunSummary, target: str, truth_dir: Path | None) -> None:
         ("churns by cause", ", ".join(f"{k} {v:,}" for k, v in sorted(s.churns_by_cause.items()))),
         ("sink", ", ".join(f"{k} {v:,}" for k, v in s.sink.items())),
     ]
+    if s.history is not None:
+        rows.append(("history", s.history.describe().removeprefix("history done: ")))
     if s.actions:
         rows.append(("actions", ", ".join(f"{k} {v:,}" for k, v in sorted(s.actions.items()))))
     if truth_dir is not None:

@@ -8,7 +8,7 @@ causes); ``docs/simulator.md`` explains each parameter and the formulas it enter
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "PopulationConfig",
     "SimConfig",
     "TreatmentConfig",
+    "history_start",
     "load_config",
 ]
 
@@ -212,3 +213,19 @@ def load_config(path: Path | None) -> SimConfig:
     text = path.read_text(encoding="utf-8")
     data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else orjson.loads(text)
     return SimConfig.model_validate(data or {})
+
+
+def history_start(history_days: int, today: date) -> date:
+    """The start date whose first ``history_days`` simulated days end just before ``today``.
+
+    A live run that replays a history first starts there, so the history covers the last
+    ``history_days`` days and live time picks up on ``today`` (UTC), where the history stopped.
+
+    >>> history_start(120, date(2025, 6, 1))
+    datetime.date(2025, 2, 1)
+    >>> history_start(0, date(2025, 6, 1))
+    datetime.date(2025, 6, 1)
+    """
+    if history_days < 0:
+        raise ValueError("history_days must not be negative")
+    return today - timedelta(days=history_days)
