@@ -163,8 +163,25 @@ def _future_errors(raw: object, now: datetime, max_future: timedelta) -> list[Fi
     return [future_error(occurred_at, now, max_future)] if occurred_at > now + max_future else []
 
 
+def field_path(loc: Sequence[Any]) -> str:
+    """A location as a dotted path; a key that would make the path ambiguous (empty, or with a
+    dot or bracket in it: upstream documents can hold any key) is written ``["key"]``.
+
+    >>> field_path(("attributes", "amount")), field_path(("attributes", "a.b")), field_path(("",))
+    ('attributes.amount', 'attributes["a.b"]', '[""]')
+    """
+    out = ""
+    for part in loc:
+        key = str(part)
+        if not key or any(c in key for c in '.[]"'):
+            out += "[" + orjson.dumps(key).decode() + "]"
+        else:
+            out += f".{key}" if out else key
+    return out
+
+
 def _field_error(detail: ErrorDetails, loc: Sequence[Any], model: type[BaseModel]) -> FieldError:
-    path = ".".join(str(part) for part in loc)
+    path = field_path(loc)
     kind, value = detail["type"], detail.get("input")
     shown = _describe(value)
     if kind == "missing":

@@ -132,4 +132,4 @@ def test_one_corrupted_field_is_rejected_at_that_field_or_accepted(event_type, d
     exc = rejection_or_none(doc)
     assert_well_formed(exc)
     for error in exc.errors if exc else ():
-        assert error.field == path or error.field.startswith(f"{path}."), exc
+        assert error.field == path or error.field.startswith((f"{path}.", f"{path}[")), exc

@@ -1,0 +1,44 @@
+"""docker-compose.yml stays in step with the services `churnwatch run` knows (no Docker here,
+so the file is checked as data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from churnwatch_runtime.cli import SERVICES
+
+COMPOSE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
+
+
+def _services() -> dict[str, Any]:
+    doc = yaml.safe_load(COMPOSE.read_text())
+    services: dict[str, Any] = doc["services"]
+    return services
+
+
+def test_every_built_service_runs_in_compose() -> None:
+    run = {
+        svc["command"][2]
+        for svc in _services().values()
+        if svc.get("command", [])[:2] == ["churnwatch", "run"]
+    }
+    assert run <= set(SERVICES)
+    built = {"ingest", "raw-validator", "scoring", "learner", "alerts"}
+    assert built <= run
+
+
+def test_services_wait_for_init_and_reach_kafka_and_postgres() -> None:
+    services = _services()
+    for name in ("ingest", "scoring", "learner", "alerts"):
+        svc = services[name]
+        assert svc["depends_on"]["init"]["condition"] == "service_completed_successfully"
+        assert svc["environment"]["CW_KAFKA_BOOTSTRAP"] == "kafka:9092"
+        assert svc["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://")
+
+
+def test_the_demo_simulator_reads_actions_back() -> None:
+    command = _services()["simulator"]["command"]
+    assert command[command.index("--actions-from") + 1] == "kafka://kafka:9092/cw.actions"
