@@ -62,32 +62,33 @@ if TYPE_CHECKING:
     from churnwatch_sim import ActionResult
 
 SEED = 11
-CUSTOMERS = 10_000
+CUSTOMERS = 20_000
 DAYS = 365
 QUICK_CUSTOMERS = 2_000
 QUICK_DAYS = 120
 HORIZON_DAYS = 30
 PLAYBOOK = "save_call_vip"
+HOLDOUT = 0.5  # the measured playbook's control share in this benchmark (bench_playbooks)
 LAPSE_DAYS = 90  # churned_by's default: the lifecycle's lapse window
 SHARDS = 2
 
 
-def bench_playbooks() -> list[Playbook]:
-    """The six defaults, with the save-team playbook's tier condition lifted and
-    ``offer_at_risk`` (same trigger, would take those customers first) disabled.
+def bench_playbooks(holdout: float | None = None) -> list[Playbook]:
+    """The six shipped defaults (``save_call_vip``: high/critical band and tier gold or
+    platinum), with the measured playbook's holdout share set to ``holdout`` if given.
 
-    Why: the tier comes from a CLV that already prices the churn risk in (subscription CLV
-    from the hazard, retail from P(alive)), so customers entering the high band are almost
-    never gold or platinum — in a trial run 2 of 1,300 high-band scores were. With the default
-    condition the playbook fires too rarely to measure; its trigger, action (a save call),
-    holdout (10%), cooldown and guardrails are kept as shipped.
+    Why a holdout option: the VIP save call is rare by design (gold/platinum customers who turn
+    high-risk; about 1 in 20 of the entries into the high band), so at the shipped 10% the
+    control arm of any run this machine can simulate holds a few dozen customers. A business
+    measuring a playbook raises its holdout the same way (`holdout` allows up to 0.5); trigger,
+    condition, action, cooldown and guardrails stay as shipped. Until 2026-11-23 the tier
+    condition had to be lifted instead: tiers came from the risk-discounted CLV and customers at
+    risk were almost never gold or platinum (docs/scoring.md "Value basis").
     """
     out: list[Playbook] = []
     for pb in default_playbooks():
-        if pb.id == PLAYBOOK:
-            pb = pb.model_copy(update={"condition": None})
-        elif pb.id == "offer_at_risk":
-            pb = pb.model_copy(update={"enabled": False})
+        if pb.id == PLAYBOOK and holdout is not None:
+            pb = pb.model_copy(update={"holdout": holdout})
         out.append(pb)
     return out
 
@@ -146,7 +147,7 @@ class LoopResult:
 class ClosedLoop:
     """The loop of the module docstring; `run` drives it."""
 
-    def __init__(self, customers: int, days: int, seed: int) -> None:
+    def __init__(self, customers: int, days: int, seed: int, holdout: float | None = None) -> None:
         from churnwatch_alerts.plan import CustomerState, PlanConfig
         from churnwatch_scoring.population import Population
         from churnwatch_scoring.scoring import Entry, ScoreOptions
@@ -165,7 +166,7 @@ class ClosedLoop:
         self.clv = ClvParams.default()
         self.population = Population()
         self.plan_config = PlanConfig(salt=f"bench-{seed}")
-        self.playbooks = {pb.id: pb for pb in bench_playbooks()}
+        self.playbooks = {pb.id: pb for pb in bench_playbooks(holdout)}
         self.due: list[tuple[datetime, str]] = []
         self.due_at: dict[str, datetime] = {}
         self.exposed: list[_Exposed] = []
@@ -321,22 +322,29 @@ class ClosedLoop:
         )
 
 
-def run_shard(customers: int, days: int, seed: int) -> Shard:
+def run_shard(customers: int, days: int, seed: int, holdout: float | None = None) -> Shard:
     """One closed loop (module docstring) with its own population; picklable result."""
     started = time.perf_counter()
-    loop = ClosedLoop(customers, days, seed)
+    loop = ClosedLoop(customers, days, seed, holdout)
     loop.run()
     return loop.shard(time.perf_counter() - started)
 
 
-def closed_loop(customers: int, days: int, seed: int = SEED, shards: int = SHARDS) -> LoopResult:
+def closed_loop(
+    customers: int,
+    days: int,
+    seed: int = SEED,
+    shards: int = SHARDS,
+    holdout: float | None = HOLDOUT,
+) -> LoopResult:
     """``shards`` independent loops of ``customers // shards`` each, in parallel processes
-    (one per core: the loop is CPU-bound Python), pooled into one measurement."""
+    (one per core: the loop is CPU-bound Python), pooled into one measurement; ``holdout`` is
+    the measured playbook's control share (None: as shipped, see `bench_playbooks`)."""
     started = time.perf_counter()
     per = customers // shards
     with ProcessPoolExecutor(max_workers=shards, mp_context=get_context("spawn")) as pool:
         parts = list(pool.map(run_shard, [per] * shards, [days] * shards,
-                              [seed + k for k in range(shards)]))  # fmt: skip
+                              [seed + k for k in range(shards)], [holdout] * shards))  # fmt: skip
     rows = [r for part in parts for r in part.resolved]
     if not rows:
         raise RuntimeError(f"no resolved exposures of {PLAYBOOK}: {parts}")
@@ -393,9 +401,9 @@ def _uplift(ctx: Context) -> list[Metric]:
         f"{len(shards)} independent populations of {shards[0].customers:,} customers x {days} "
         f"days (seeds {', '.join(str(s.seed) for s in shards)}; one process each), "
         f"{events:,} events, {scores:,} scores, {r.seconds:.0f} s wall. Playbook {PLAYBOOK} "
-        f"with its tier condition lifted and offer_at_risk disabled (with the default gold/"
-        f"platinum condition it almost never fires: the tier comes from a risk-discounted CLV, "
-        f"see bench_playbooks). {fired:,} exposures, {r.resolved:,} resolved after the "
+        f"as shipped (high/critical band, tier gold/platinum by the value if retained) but "
+        f"with a {HOLDOUT:.0%} holdout for the measurement (shipped: 10%; see bench_playbooks). "
+        f"{fired:,} exposures, {r.resolved:,} resolved after the "
         f"{HORIZON_DAYS}-day horizon ({obs.treated:,} treated / {obs.control:,} control). "
         f"Measured as the uplift job resolves churn (profile: subscription ended, retail "
         f"lapse point of {LAPSE_DAYS} days inside the horizon, erased): honest save rate "
@@ -440,8 +448,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=DAYS)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--shards", type=int, default=SHARDS)
+    parser.add_argument("--holdout", type=float, default=HOLDOUT, help="<0: as shipped")
     args = parser.parse_args(argv)
-    result = closed_loop(args.customers, args.days, args.seed, args.shards)
+    holdout = None if args.holdout < 0 else args.holdout
+    result = closed_loop(args.customers, args.days, args.seed, args.shards, holdout)
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
 
 
