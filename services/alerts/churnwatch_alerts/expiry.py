@@ -26,7 +26,6 @@ processes never expire one task twice), each goes through the pure `transition` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from churnwatch_alerts.playbooks import parse_playbooks_from_yaml
 from churnwatch_alerts.uplift import scoring_watermark
 from churnwatch_alerts.worktasks import TASK_COLUMNS, apply_transition, task_view
 from churnwatch_runtime.db import raw_connection
+from churnwatch_runtime.worker.periodic import repeat
 
 __all__ = ["EXPIRY_CLOCKS", "ExpiryConfig", "ExpiryJob", "ExpiryRun", "expire_after", "run_expiry"]
 
@@ -156,18 +156,13 @@ class ExpiryJob:
         self.last: ExpiryRun | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            full = False
-            try:
-                self.last = run = await run_expiry(self.engine, self.cfg)
-                if run.expired:
-                    log.info("tasks expired", extra={"expired": len(run.expired)})
-                    if self.metrics is not None:
-                        self.metrics.closed.labels(TaskState.EXPIRED.value).inc(len(run.expired))
-                full = len(run.expired) >= self.cfg.batch
-            except Exception:
-                log.exception("task expiry failed; retrying at the next interval")
-            if full:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.cfg.interval_s)
+        await repeat(stop, self._once, self.cfg.interval_s, what="task expiry", log=log)
+
+    async def _once(self) -> bool:
+        """One run; True when it filled its batch (more may be due: run again at once)."""
+        self.last = run = await run_expiry(self.engine, self.cfg)
+        if run.expired:
+            log.info("tasks expired", extra={"expired": len(run.expired)})
+            if self.metrics is not None:
+                self.metrics.closed.labels(TaskState.EXPIRED.value).inc(len(run.expired))
+        return len(run.expired) >= self.cfg.batch

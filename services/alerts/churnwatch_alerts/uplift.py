@@ -19,7 +19,6 @@ model are already written with each action (``treatments``, by the batch planner
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -40,6 +39,7 @@ from churnwatch.alerts import (
 )
 from churnwatch.profile import CustomerProfile
 from churnwatch_runtime.db import raw_connection
+from churnwatch_runtime.worker.periodic import repeat
 
 __all__ = [
     "ALL",
@@ -304,15 +304,13 @@ class UpliftJob:
         self.last: UpliftRun | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.last = await run_once(self.engine, self.cfg)
-                log.info(
-                    "uplift run",
-                    extra={"status": self.last.status, "resolved": self.last.resolved,
-                           "reports": self.last.reports},
-                )  # fmt: skip
-            except Exception:
-                log.exception("uplift run failed; retrying at the next interval")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.cfg.interval_s)
+        await repeat(stop, self._once, self.cfg.interval_s, what="uplift run", log=log)
+
+    async def _once(self) -> bool:
+        self.last = await run_once(self.engine, self.cfg)
+        log.info(
+            "uplift run",
+            extra={"status": self.last.status, "resolved": self.last.resolved,
+                   "reports": self.last.reports},
+        )  # fmt: skip
+        return False

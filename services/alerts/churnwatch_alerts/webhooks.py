@@ -14,7 +14,6 @@ row again, with the same ``X-Churnwatch-Action-Id``, on which receivers dedupe.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.signing import ACTION_ID_HEADER, SIGNATURE_HEADER, backoff, signature_header
 from churnwatch_alerts.store import raw
+from churnwatch_runtime.worker.periodic import repeat
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +105,13 @@ class WebhookDispatcher:
         async with httpx.AsyncClient(
             timeout=self.config.timeout, transport=self._transport
         ) as client:
-            while not stop.is_set():
-                try:
-                    done = await self.deliver_due(client)
-                except Exception:  # the database is away: log and try again
-                    log.exception("webhook delivery round failed")
-                    done = 0
-                if done == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.config.poll_interval)
+
+            async def step() -> bool:
+                return await self.deliver_due(client) > 0
+
+            await repeat(
+                stop, step, self.config.poll_interval, what="webhook delivery round", log=log
+            )
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         """One round: at most ``batch`` due rows, in one transaction; how many were tried."""

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import Exposure, Rate, uplift_reports
 from churnwatch.profile import CustomerProfile
-from churnwatch_alerts import AlertsSettings, UpliftConfig, UpliftJob, churned_by
+from churnwatch_alerts import (
+    AlertsSettings,
+    ExpiryConfig,
+    ExpiryJob,
+    UpliftConfig,
+    UpliftJob,
+    churned_by,
+)
 from churnwatch_alerts.uplift import _COLUMNS, _INSERT, churned_from_stage, report_rows
 from churnwatch_runtime.db import make_engine
 
@@ -101,13 +110,17 @@ def test_settings_build_the_job_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert UpliftConfig().horizon == timedelta(days=30)
 
 
+@pytest.mark.parametrize("make", [
+    lambda e: UpliftJob(e, UpliftConfig(interval_s=0.05)),
+    lambda e: ExpiryJob(e, ExpiryConfig(interval_s=0.05)),
+], ids=["uplift", "expiry"])  # fmt: skip
 async def test_a_failing_run_is_logged_and_the_job_keeps_going(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, make: Callable[[AsyncEngine], UpliftJob | ExpiryJob]
 ) -> None:
     engine = make_engine("postgresql+asyncpg://cw:cw@127.0.0.1:9/nowhere")  # nothing listens
-    job = UpliftJob(engine, UpliftConfig(interval_s=0.05))
+    job = make(engine)
     stop = asyncio.Event()
-    caplog.set_level(logging.ERROR, logger="churnwatch_alerts.uplift")
+    caplog.set_level(logging.ERROR, logger="churnwatch_alerts")
     task = asyncio.create_task(job.run(stop))
     for _ in range(200):
         await asyncio.sleep(0.02)
@@ -118,4 +131,5 @@ async def test_a_failing_run_is_logged_and_the_job_keeps_going(
     await engine.dispose()
     assert len(caplog.records) >= 2  # retried after the first failure
     assert job.last is None
+    assert all("retrying" in r.getMessage() for r in caplog.records)
     assert all("retrying" in r.getMessage() for r in caplog.records)

@@ -3,7 +3,6 @@ expiry job's loop, the CLI's actor and refusals that need no database."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -13,11 +12,10 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import InvalidTransition, TaskState, default_playbooks, transition
-from churnwatch_alerts import AlertsSettings, ExpiryConfig, ExpiryJob, expire_after
+from churnwatch_alerts import AlertsSettings, ExpiryConfig, expire_after
 from churnwatch_alerts import cli as alerts_cli
 from churnwatch_alerts import worktasks as wt
 from churnwatch_alerts.expiry import _rules
-from churnwatch_runtime.db import make_engine
 
 T0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
 DEFAULT = timedelta(days=30)
@@ -113,26 +111,6 @@ def test_settings_build_the_expiry_config(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("CW_ALERTS_TASK_EXPIRY_CLOCK", "sundial")
     with pytest.raises(ValueError, match="task_expiry_clock"):
         AlertsSettings()
-
-
-async def test_a_failing_expiry_run_is_logged_and_the_job_keeps_going(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    engine = make_engine("postgresql+asyncpg://cw:cw@127.0.0.1:9/nowhere")  # nothing listens
-    job = ExpiryJob(engine, ExpiryConfig(interval_s=0.05))
-    stop = asyncio.Event()
-    caplog.set_level(logging.ERROR, logger="churnwatch_alerts.expiry")
-    task = asyncio.create_task(job.run(stop))
-    for _ in range(200):
-        await asyncio.sleep(0.02)
-        if len(caplog.records) >= 2:
-            break
-    stop.set()
-    await asyncio.wait_for(task, timeout=5)
-    await engine.dispose()
-    assert len(caplog.records) >= 2
-    assert job.last is None
-    assert all("retrying" in r.getMessage() for r in caplog.records)
 
 
 def test_cli_actor_is_the_option_then_the_environment_then_the_login(
