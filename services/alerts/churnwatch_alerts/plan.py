@@ -73,6 +73,10 @@ class CustomerState:
     score_id: str | None = None
     open_tasks: dict[str, OpenTask] = field(default_factory=dict)  # by playbook id
     contacts: list[tuple[str, datetime, str]] = field(default_factory=list)  # playbook, at, id
+    decided: set[str] = field(default_factory=set)
+    """Every action id ever exposed (either arm), however old: an episode (a first purchase
+    with no repeat, a failed payment, an open complaint) can outlast the guardrails' horizon, and
+    its deterministic action id must still be decided only once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +261,8 @@ def _one(
 ) -> None:
     facts = facts_from_score(score.doc, state.profile, previous_band=state.band)
     auto_close(plan, state, facts, cfg, roster)
-    decided = {action for _, _, action in state.contacts}
+    decided = state.decided
+    decided.update(action for _, _, action in state.contacts)
     for match in evaluate(playbooks.values(), facts, salt=cfg.salt):
         if match.action_id in decided:
             continue  # this episode was already decided (either arm)

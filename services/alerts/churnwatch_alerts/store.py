@@ -30,8 +30,9 @@ async def raw(conn: AsyncConnection) -> Pg:
 
 
 async def load_states(pg: Pg, ids: Sequence[str], since: datetime) -> dict[str, CustomerState]:
-    """Every customer of ``ids`` (empty state if unknown): profile, last band, open tasks and
-    contacts after ``since``. Four statements, whatever the number of customers.
+    """Every customer of ``ids`` (empty state if unknown): profile, last band, open tasks, the
+    action ids of every exposure, and contacts after ``since``. Five statements, whatever the
+    number of customers.
 
     The open tasks are locked (``FOR UPDATE``, in id order) until the batch commits: a person
     closing or reassigning one of them (``worktasks``) either commits first, and the batch sees
@@ -59,6 +60,10 @@ async def load_states(pg: Pg, ids: Sequence[str], since: datetime) -> dict[str, 
         states[cid].open_tasks[playbook_id] = OpenTask(
             task_id, playbook_id, state, band, below, assignee
         )
+    for cid, action_id in await pg.fetch(
+        "SELECT customer_id, action_id FROM exposures WHERE customer_id = ANY($1::text[])", ids
+    ):
+        states[cid].decided.add(action_id)
     for cid, playbook_id, at, action_id in await pg.fetch(
         "SELECT customer_id, playbook_id, at, action_id FROM contact_log"
         " WHERE customer_id = ANY($1::text[]) AND at > $2 ORDER BY at",

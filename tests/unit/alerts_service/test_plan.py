@@ -190,3 +190,21 @@ def test_guardrails_see_the_batchs_own_contacts():
     )  # fmt: skip
     assert len(plan.actions) == 1
     assert [r[4] for r in plan.suppressions] == ["playbook_cooldown"]
+
+
+def test_an_episode_outlasting_the_guardrails_horizon_is_still_decided_once():
+    """A failed payment left unfixed for months keeps its trigger key (the first failure);
+    once the contact log has aged out of the guardrails' horizon, only the exposures tell the
+    planner the episode was decided (the bug: a second cw.actions message for one action id)."""
+    [c] = customers(treated=True, playbook="billing_outreach")
+    failed_at = int((T - timedelta(days=200)).timestamp())
+    profile = CustomerProfile(consent_email=1, consent_email_at=1, failures=[failed_at])
+    first = plan_batch([score_in(c)], {c: state(profile=profile)}, PLAYBOOKS, CFG)
+    [exposure] = [e for e in first.exposures if e[2] == "billing_outreach"]
+    later = score_in(c, hours=24 * 120)  # the contact is long outside every cooldown
+    again = plan_batch([later], {c: state(profile=profile)}, PLAYBOOKS, CFG)
+    assert [e[0] for e in again.exposures if e[2] == "billing_outreach"] == [exposure[0]]
+    remembered = state(profile=profile, decided={exposure[0]})
+    once = plan_batch([later], {c: remembered}, PLAYBOOKS, CFG)
+    assert [e for e in once.exposures if e[2] == "billing_outreach"] == []
+    assert [m for m in once.actions if m.msg_id == exposure[0]] == []
