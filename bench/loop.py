@@ -42,7 +42,7 @@ import numpy as np
 
 from bench.harness import Context
 from bench.infra import wait_ready
-from bench.loop_procs import HORIZON_DAYS, PLAYBOOK, pg_url, seed_lifted, service_env, services
+from bench.loop_procs import HORIZON_DAYS, PLAYBOOK, pg_url, seed_measured, service_env, services
 from bench.loop_report import Exposed, PlaybookRow, compare, realised_churn
 
 if TYPE_CHECKING:
@@ -56,15 +56,15 @@ Pg = Any  # asyncpg.Connection
 
 @dataclass(frozen=True, slots=True)
 class LoopConfig:
-    """Size and knobs of one run. ``lift_tier_condition``: store the default playbooks with
-    save_call_vip's tier condition removed and offer_at_risk disabled (as bench_uplift does)
-    before alerts starts — off by default: the shipped playbooks are measured as they are."""
+    """Size and knobs of one run. ``vip_holdout``: apply save_call_vip version 2 with this
+    control share (`loop_procs.measured_playbook`) before alerts starts; None measures the
+    shipped playbooks as they are (10%: the VIP arm then has few controls)."""
 
     customers: int
     days: int
     seed: int = 11
     partitions: int = 6
-    lift_tier_condition: bool = False
+    vip_holdout: float | None = None
     barrier_timeout_s: float = 300.0
 
 
@@ -81,6 +81,7 @@ class LoopResult:
     statuses: Counter[str] = field(default_factory=Counter)  # ActionResult.status
     received: set[str] = field(default_factory=set)  # action ids read from cw.actions
     left_waiting: int = 0  # actions never drained (issued after the last day)
+    on_topic: int = 0  # messages on cw.actions at the end (len(received) distinct ids)
     missed: int = 0  # exposures in the database the loop never read
     uplift_status: str = ""
     watermark: datetime | None = None
@@ -302,6 +303,7 @@ class _Loop:
 
         res, pg = self.result, self.pg
         res.scores = sum((await self._ends(self.topics["scores"])).values())
+        res.on_topic = sum((await self._ends(self.topics["actions"])).values())
         engine = make_engine(self.db_url)
         try:
             cfg = UpliftConfig(
@@ -343,8 +345,8 @@ async def closed_loop(ctx: Context, bootstrap: str, db_url: str, cfg: LoopConfig
     tag = uuid4().hex[:10]
     topics = {k: f"loop.{tag}.{k}" for k in ("events", "raw", "dlq", "scores", "actions")}
     await ensure_topics(bootstrap, list(topics.values()), partitions=cfg.partitions)
-    if cfg.lift_tier_condition:
-        await seed_lifted(db_url)
+    if cfg.vip_holdout is not None:
+        await seed_measured(db_url, cfg.vip_holdout)
     groups = {"scoring": f"loop-scoring-{tag}", "alerts": f"loop-alerts-{tag}"}
     ports = {"scoring": free_port(), "alerts": free_port()}
     env = service_env(bootstrap, db_url, topics, groups, ports, cfg.partitions)

@@ -1,5 +1,5 @@
 """The processes of the closed loop (`bench.loop`): their environment, start and stop, and the
-optional lifted playbooks stored before alerts starts."""
+optional measurement holdout of save_call_vip stored before alerts starts."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from bench.infra import service
 __all__ = [
     "HORIZON_DAYS",
     "PLAYBOOK",
-    "lifted_playbook_rows",
+    "measured_playbook",
     "pg_url",
-    "seed_lifted",
+    "seed_measured",
     "service_env",
     "services",
 ]
@@ -28,28 +28,24 @@ def pg_url(url: str) -> str:
     return url.replace("+asyncpg", "").replace("+psycopg", "")
 
 
-def lifted_playbook_rows() -> list[tuple[str, int, str, bool]]:
-    """The shipped playbook rows with save_call_vip's tier condition lifted (version 2) and
-    offer_at_risk (same trigger, would take those customers first) disabled.
+def measured_playbook(holdout: float) -> str:
+    """save_call_vip as shipped but version 2 with ``holdout`` as its control share: the
+    document an operator applies (`churnwatch playbooks apply`) to measure the playbook.
 
-    >>> [(i, v, e, "tier" in y) for i, v, y, e in lifted_playbook_rows()][:2]
-    [('save_call_vip', 2, True, False), ('offer_at_risk', 1, False, True)]
+    >>> import yaml
+    >>> doc = yaml.safe_load(measured_playbook(0.5))["playbooks"][0]
+    >>> doc["id"], doc["version"], doc["holdout"], doc["condition"]["all"][0]["field"]
+    ('save_call_vip', 2, 0.5, 'tier')
     """
     import yaml
 
     from churnwatch_alerts.playbooks import default_rows
 
-    out = []
-    for pid, version, text, enabled in default_rows():
-        if pid == PLAYBOOK:
-            doc = yaml.safe_load(text)
-            doc.pop("condition", None)
-            doc["version"] = version = version + 1
-            text = yaml.safe_dump(doc, sort_keys=False)
-        elif pid == "offer_at_risk":
-            enabled = False
-        out.append((pid, version, text, enabled))
-    return out
+    (text,) = [t for pid, _, t, _ in default_rows() if pid == PLAYBOOK]
+    doc = yaml.safe_load(text)
+    doc["version"] += 1
+    doc["holdout"] = holdout
+    return yaml.safe_dump({"playbooks": [doc]}, sort_keys=False)
 
 
 def service_env(
@@ -99,17 +95,17 @@ def services(ctx: Context, env: dict[str, str]) -> Iterator[dict[str, subprocess
         }
 
 
-async def seed_lifted(db_url: str) -> None:
-    import asyncpg
+async def seed_measured(db_url: str, holdout: float) -> None:
+    """The shipped playbooks, then `measured_playbook` applied through the catalog, before
+    alerts starts (it stores the defaults only into an empty table)."""
+    from churnwatch_alerts.catalog import apply_document
+    from churnwatch_alerts.playbooks import seed_defaults
+    from churnwatch_runtime.db import make_engine
 
-    conn = await asyncpg.connect(pg_url(db_url))
+    engine = make_engine(db_url)
     try:
-        if await conn.fetchval("SELECT count(*) FROM playbooks"):
-            raise RuntimeError("--lift-tier-condition needs an empty playbooks table")
-        await conn.executemany(
-            "INSERT INTO playbooks (id, version, yaml, enabled, loaded_at)"
-            " VALUES ($1, $2, $3, $4, now())",
-            lifted_playbook_rows(),
-        )
+        async with engine.begin() as conn:
+            await seed_defaults(conn)
+            await apply_document(conn, measured_playbook(holdout))
     finally:
-        await conn.close()
+        await engine.dispose()

@@ -31,7 +31,8 @@ async def test_closed_loop_through_the_services(
 ) -> None:
     """One run (the processes are the slow part), three sets of checks."""
     ctx = Context(root=ROOT, workdir=tmp_path, quick=True, python=sys.executable)
-    loop = await closed_loop(ctx, kafka.bootstrap, fresh_database, LoopConfig(CUSTOMERS, DAYS))
+    cfg = LoopConfig(CUSTOMERS, DAYS, vip_holdout=0.5)  # applied through the playbook catalog
+    loop = await closed_loop(ctx, kafka.bootstrap, fresh_database, cfg)
     await actions_reach_the_simulator_and_exposures_are_logged(loop, db)
     oracle_truth_equals_the_simulators_own(loop)
     await uplift_reports_count_the_resolved_exposures(loop, db)
@@ -51,6 +52,7 @@ async def actions_reach_the_simulator_and_exposures_are_logged(
     assert set(loop.statuses) <= STATUSES
     assert sum(loop.statuses.values()) >= len(loop.received)
     assert loop.left_waiting == 0
+    assert loop.on_topic == len(loop.received)  # no action published twice on cw.actions
     assert loop.missed == 0  # the loop read (and scored with the oracle) every exposure
     assert set(loop.exposed) == {a for a, _ in rows}
     assert loop.events > 0
@@ -74,6 +76,12 @@ def oracle_truth_equals_the_simulators_own(loop: LoopResult) -> None:
 async def uplift_reports_count_the_resolved_exposures(loop: LoopResult, db: AsyncEngine) -> None:
     assert loop.uplift_status == "done"
     async with db.connect() as conn:
+        vip = (
+            await conn.execute(
+                text("SELECT version, enabled FROM playbooks WHERE id = 'save_call_vip'")
+            )
+        ).all()
+        assert sorted(vip) == [(1, False), (2, True)]
         resolved = (
             await conn.execute(
                 text(
