@@ -113,7 +113,17 @@ class Simulator:
         return np.where(left > 0, self.pop.mult[idx], 1.0).astype(np.float64), left
 
     def exposure(self, idx: NDArray[np.intp], day: int) -> hz.Exposure:
-        return hz.Exposure(self.pop.complaint_stuck[idx], self.pop.shock_until[idx] - day)
+        """How the rates run on from ``day`` (the next day to simulate), billing state included."""
+        pop = self.pop
+        sub = pop.kind[idx] == SUBSCRIPTION
+        return hz.Exposure(
+            pop.complaint_stuck[idx],
+            pop.shock_until[idx] - day,
+            failures=pop.failures[idx],
+            bill_in=pop.next_bill[idx].astype(np.int64) - day,
+            period=np.where(sub, PERIOD_DAYS[pop.period[idx]], 0),
+            pay_fail=pop.pay_fail[idx].astype(np.float64),
+        )
 
     def situation(self, idx: NDArray[np.intp]) -> Situation:
         pop = self.pop

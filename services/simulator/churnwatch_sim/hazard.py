@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from churnwatch_sim.config import SimConfig
+from churnwatch_sim.dunning import days_needed, exposure_at, log_survival
 
 __all__ = [
     "CAUSES",
@@ -35,6 +36,7 @@ __all__ = [
     "engagement_hazard",
     "integrated_hazard",
     "payment_hazard",
+    "payment_survival",
     "price_hazard",
     "remaining_value",
     "weighted_exposure",
@@ -131,16 +133,83 @@ def draw_causes(rates: NDArray[np.floating], u: NDArray[np.floating]) -> NDArray
 
 @dataclass(frozen=True, slots=True)
 class Exposure:
-    """How each cause's rate runs on from today (for integrating the hazard)."""
+    """How each cause's rate runs on from today (for integrating the hazard).
+
+    The billing fields (all or none) let the payment hazard follow the dunning course (see
+    :func:`payment_survival`): ``failures`` on the open invoice, ``bill_in`` = its due day (or the
+    next one's when ``failures`` is 0) minus today, ``period`` in days (0: never billed) and
+    ``pay_fail``, the first-attempt failure probability. Without them the current payment rate is
+    held and decays at ``card_fix_rate`` (the old approximation, kept for hand-made exposures).
+    """
 
     complaint_stuck: NDArray[np.bool_]
     shock_days_left: NDArray[np.integer[Any]]
+    failures: NDArray[np.integer[Any]] | None = None
+    bill_in: NDArray[np.integer[Any]] | None = None
+    period: NDArray[np.integer[Any]] | None = None
+    pay_fail: NDArray[np.floating[Any]] | None = None
+
+    def card_fixed(self) -> Exposure:
+        """The same customers after the open invoice is paid now (``commerce.renewed_block``).
+
+        >>> e = Exposure(np.array([False]), np.array([0]), np.array([2]), np.array([-4]),
+        ...              np.array([30]), np.array([0.6]))
+        >>> f = e.card_fixed()
+        >>> f.failures.tolist(), f.bill_in.tolist()
+        ([0], [26])
+        """
+        n = len(self.complaint_stuck)
+        if self.failures is None or self.bill_in is None or self.period is None:
+            zero = np.zeros(n, dtype=np.int64)
+            return Exposure(
+                self.complaint_stuck, self.shock_days_left, zero, zero, zero, np.zeros(n)
+            )
+        dunning = self.failures > 0
+        return Exposure(
+            self.complaint_stuck,
+            self.shock_days_left,
+            np.where(dunning, 0, self.failures),
+            np.where(dunning, self.bill_in + self.period, self.bill_in),
+            self.period,
+            self.pay_fail,
+        )
+
+
+def payment_survival(
+    e: Exposure, config: SimConfig, horizon: int, multiplier: ArrayLike = 1.0, days: ArrayLike = 0
+) -> F:
+    """``E[exp(-sum_{t<T} m_t * payment_t)]`` for ``T = 0..horizon`` (rows) per customer.
+
+    The billing process followed exactly (see ``churnwatch_sim.dunning``); ``m_t`` is
+    ``multiplier`` for the first ``days`` days. Without billing fields in ``e``: all ones.
+
+    >>> e = Exposure(np.array([False]), np.array([0]), np.array([1]), np.array([-1]),
+    ...              np.array([30]), np.array([0.6]))
+    >>> s = payment_survival(e, SimConfig(), 8)[:, 0]
+    >>> bool(np.all(s[:3] == 1.0)), round(float(-np.log(s[3] / s[2])), 4)
+    (True, 0.0285)
+    """
+    return np.exp(_log_survival(e, config, np.arange(horizon + 1), multiplier, days))
+
+
+def _log_survival(
+    e: Exposure, config: SimConfig, keep: NDArray[np.int64], m: ArrayLike, d: ArrayLike
+) -> F:
+    if e.failures is None or e.bill_in is None or e.period is None or e.pay_fail is None:
+        return np.zeros((len(keep), len(e.complaint_stuck)))
+    return log_survival(e.failures, e.bill_in, e.period, e.pay_fail, config, keep, m, d)
+
+
+def _billed(e: Exposure) -> bool:
+    return e.failures is not None
 
 
 def integrated_hazard(rates: F, t: float | F, e: Exposure, config: SimConfig) -> F:
     """Cumulative hazard per cause (rows as in ``hazard.CAUSES``) over the next ``t`` days.
 
-    ``rates`` is causes x customers; ``t`` one horizon or one per customer.
+    ``rates`` is causes x customers; ``t`` one horizon or one per customer. With the billing
+    fields of ``e`` the payment row is the effective ``-log E[exp(-Lambda_payment)]`` over the
+    dunning course (:func:`payment_survival`), so ``1 - exp(-sum)`` stays P(churn within t).
 
     >>> cfg = SimConfig()
     >>> e = Exposure(np.array([True]), np.array([0]))
@@ -148,6 +217,15 @@ def integrated_hazard(rates: F, t: float | F, e: Exposure, config: SimConfig) ->
     >>> integrated_hazard(rates, 10, e, cfg).ravel().round(3).tolist()
     [0.01, 0.0, 0.1, 0.0, 0.0, 0.0]
     """
+    out = _smooth_exposure(rates, t, e, config)
+    if _billed(e):
+        keep = days_needed(t)
+        out[3] = exposure_at(_log_survival(e, config, keep, 1.0, 0), keep, t)
+    return out
+
+
+def _smooth_exposure(rates: F, t: float | F, e: Exposure, config: SimConfig) -> F:
+    """Every cause's known course in closed form (payment: the legacy fading rate)."""
     ac, bc, hc = config.activity, config.billing, config.hazard
     t = np.asarray(t, dtype=np.float64)
     out = rates * t
@@ -176,10 +254,29 @@ def weighted_exposure(
     >>> weighted_exposure(r, 100, e, SimConfig(), 0.5, 20).sum(axis=0).round(3).tolist()
     [0.9]
     """
+    course = None
+    if _billed(e):
+        keep = days_needed(horizon)
+        course = (_log_survival(e, config, keep, multiplier, days), keep)
+    return _weighted(rates, horizon, e, config, multiplier, days, course)
+
+
+def _weighted(
+    rates: F,
+    horizon: float,
+    e: Exposure,
+    config: SimConfig,
+    multiplier: ArrayLike,
+    days: ArrayLike,
+    course: tuple[F, NDArray[np.int64]] | None,
+) -> F:
     d = np.minimum(np.asarray(days, dtype=np.float64), horizon)
-    full = integrated_hazard(rates, horizon, e, config)
-    early = integrated_hazard(rates, d, e, config)
-    return np.asarray(early * np.asarray(multiplier, dtype=np.float64) + (full - early))
+    full = _smooth_exposure(rates, horizon, e, config)
+    early = _smooth_exposure(rates, d, e, config)
+    out = early * np.asarray(multiplier, dtype=np.float64) + (full - early)
+    if course is not None:  # the multiplier is already inside the expectation
+        out[3] = exposure_at(*course, horizon)
+    return np.asarray(out)
 
 
 def remaining_value(
@@ -195,7 +292,8 @@ def remaining_value(
     """True expected discounted value over ``config.clv_horizon_days`` (the "true CLV").
 
     ``sum_t v * (1 + d) ** (-t / 365) * S(t)`` with the survival ``S(t) = exp(-Lambda(t))`` of
-    :func:`weighted_exposure`, evaluated at the midpoints of ``steps`` equal slices.
+    :func:`weighted_exposure`, evaluated at the midpoints of ``steps`` equal slices (the dunning
+    course is computed once for the whole horizon).
 
     >>> cfg = SimConfig(clv_discount=0.0)
     >>> e = Exposure(np.array([False]), np.array([0]))
@@ -204,9 +302,13 @@ def remaining_value(
     """
     horizon = float(config.clv_horizon_days)
     width = horizon / steps
+    times = [(k + 0.5) * width for k in range(steps)]
+    course = None
+    if _billed(e):
+        keep = days_needed(*times)
+        course = (_log_survival(e, config, keep, multiplier, days), keep)
     total = np.zeros(np.asarray(rates).shape[1])
-    for k in range(steps):
-        t = (k + 0.5) * width
-        lam = weighted_exposure(rates, t, e, config, multiplier, days).sum(axis=0)
+    for t in times:
+        lam = _weighted(rates, t, e, config, multiplier, days, course).sum(axis=0)
         total += np.exp(-lam) * (1.0 + config.clv_discount) ** (-t / 365.0) * width
     return np.asarray(np.asarray(daily_value, dtype=np.float64) * total)

@@ -19,8 +19,11 @@ instead: ``m = annoyance`` for ``annoyance_days`` (a win-back rarely brings them
 
 The true uplift over the horizon ``H`` is ``P(churn within H | no action) - E[P(churn within H |
 action)]``; both come from the integrated hazard of :func:`integrated_hazard`, which follows each
-cause's known course (complaints resolving, cards being fixed, price shock fading, competitor
-offer ending) but holds engagement at its current level (see ``hazard.integrated_hazard``).
+cause's known course (complaints resolving, the dunning course of the open invoice and the later
+ones, price shock fading, competitor offer ending) but holds engagement at its current level (see
+``hazard.integrated_hazard``). A fixed card (``fix_payment``) pays the open invoice now: its
+payment exposure is that of a paid customer whose next invoice is a period later
+(``Exposure.card_fixed``).
 """
 
 from __future__ import annotations
@@ -163,15 +166,21 @@ def uplift(
     (0.467, 0.179)
     """
     h = float(config.treatment.horizon_days)
-    p0 = -np.expm1(-integrated_hazard(rates, h, e, config).sum(axis=0))
     weighted = weighted_exposure(rates, h, e, config, fx.multiplier, fx.days)
+    if np.all((fx.multiplier == 1.0) | (fx.days == 0)):  # the same course: no second pass
+        p0 = -np.expm1(-weighted.sum(axis=0))
+    else:
+        p0 = -np.expm1(-integrated_hazard(rates, h, e, config).sum(axis=0))
+    paid = np.zeros_like(p0)  # payment exposure once the card is fixed now
+    if np.any(fx.fix_payment > 0):
+        paid = weighted_exposure(rates, h, e.card_fixed(), config, fx.multiplier, fx.days)[3]
     p1 = np.zeros_like(p0)
     for resolved in (0, 1):
         for fixed in (0, 1):
             w = np.where(resolved, fx.resolve_complaint, 1 - fx.resolve_complaint) * np.where(
                 fixed, fx.fix_payment, 1 - fx.fix_payment
             )
-            lam = weighted.sum(axis=0) - resolved * weighted[2] - fixed * weighted[3]
+            lam = weighted.sum(axis=0) - resolved * weighted[2] - fixed * (weighted[3] - paid)
             p1 += w * -np.expm1(-lam)
     p1 = np.where(np.abs(p1 - p0) < 1e-12, p0, p1)  # no effect: no rounding noise either
     p0 = np.where(alive, p0, 1.0)
