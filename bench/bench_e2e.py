@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from bench.harness import Benchmark, Context, Metric, Target
-from bench.infra import infra, service, service_available, wait_ready
+from bench.infra import infra, service, services_available, wait_ready
 
 SEED = 7
 RATE = 1_000  # events/s
@@ -49,16 +49,11 @@ PARTITIONS = 6
 SKIP = ("customer_erased", "payment_failed", "offer_response", "customer_profile")
 
 
-def _available() -> str | None:
-    for module, name in (
-        ("churnwatch_ingest.app", "churnwatch_ingest"),
-        ("churnwatch_scoring.app", "churnwatch_scoring"),
-        ("churnwatch_alerts.app", "churnwatch_alerts"),
-    ):
-        reason = service_available(module, name)
-        if reason is not None:
-            return reason
-    return None
+_available = services_available(
+    ("churnwatch_ingest.app", "churnwatch_ingest"),
+    ("churnwatch_scoring.app", "churnwatch_scoring"),
+    ("churnwatch_alerts.app", "churnwatch_alerts"),
+)
 
 
 @dataclass

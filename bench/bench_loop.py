@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import ROOT, Benchmark, Context, Metric, Reference
-from bench.infra import infra, service_available
+from bench.infra import infra, services_available
 from bench.loop import HORIZON_DAYS, PLAYBOOK, LoopConfig, LoopResult, closed_loop
 from bench.loop_report import table
 
@@ -35,16 +35,11 @@ QUICK_DAYS = 120
 VIP_HOLDOUT = 0.5  # save_call_vip is rare by design: at the shipped 10% its control arm is empty
 
 
-def _available() -> str | None:
-    for module, name in (
-        ("churnwatch_sim", "churnwatch_sim"),
-        ("churnwatch_scoring.app", "churnwatch_scoring"),
-        ("churnwatch_alerts.app", "churnwatch_alerts"),
-    ):
-        reason = service_available(module, name)
-        if reason is not None:
-            return reason
-    return None
+_available = services_available(
+    ("churnwatch_sim", "churnwatch_sim"),
+    ("churnwatch_scoring.app", "churnwatch_scoring"),
+    ("churnwatch_alerts.app", "churnwatch_alerts"),
+)
 
 
 def run(ctx: Context, cfg: LoopConfig) -> LoopResult:

@@ -29,6 +29,19 @@ def service_available(module: str, name: str) -> str | None:
     return None
 
 
+def services_available(*services: tuple[str, str]) -> Callable[[], str | None]:
+    """The ``available`` check of a benchmark of several services (``(module, name)`` pairs):
+    the first reason one of them can't run here."""
+
+    def check() -> str | None:
+        for module, name in services:
+            if (reason := service_available(module, name)) is not None:
+                return reason
+        return None
+
+    return check
+
+
 @contextmanager
 def infra(ctx: Context) -> Iterator[tuple[str, str]]:
     """(bootstrap, database URL): given ones, or a broker and PostgreSQL started for the run."""
