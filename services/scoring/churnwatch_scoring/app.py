@@ -46,6 +46,7 @@ def build_processor(
         cache_per_partition=settings.cache_per_partition,
         silence_limit=settings.silence_limit,
         silence=settings.silence,
+        seed_population=settings.seed_population,
         options=options,
     )
     models = ModelSource(

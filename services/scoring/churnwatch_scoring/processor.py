@@ -55,6 +55,7 @@ class ScoringConfig:
     silence: bool = True
     write_chunk: int = 1_000  # customers per written chunk (docs/scoring.md, "pipelining")
     yield_every: int = 64  # customers scored between two turns of the loop (the writer's)
+    seed_population: int = 50_000  # stored values loaded into the tier sketch on start (0: off)
     options: ScoreOptions = field(default_factory=ScoreOptions)
 
 
@@ -97,6 +98,7 @@ class ScoringProcessor:
         self._max_seen: dict[TopicPartition, datetime] = {}  # max event time consumed
         self._stored_wm: dict[TopicPartition, datetime] = {}  # watermark last committed
         self._model_row: int | None = -1
+        self._seeded = False
 
     # -- partition hooks ---------------------------------------------------------------------
 
@@ -104,6 +106,7 @@ class ScoringProcessor:
         self, conn: AsyncConnection, partitions: Collection[TopicPartition]
     ) -> None:
         pg = await store.raw(conn)
+        await self._seed(pg)
         by_topic: dict[str, list[int]] = {}
         for tp in partitions:
             by_topic.setdefault(tp.topic, []).append(tp.partition)
@@ -114,6 +117,20 @@ class ScoringProcessor:
                 tp = TopicPartition(topic, p)
                 self._stored_wm[tp] = wm
                 self._max_seen[tp] = wm + self.config.lateness
+
+    async def _seed(self, pg: store.Pg) -> None:
+        """Once per process, tiers start from the stored population instead of everyone being
+        bronze until ``min_count`` scores were seen (a restarted worker would otherwise send
+        its first at-risk gold customers an offer instead of a save call)."""
+        if self._seeded or self.config.seed_population <= 0:
+            return
+        self._seeded = True
+        basis = self.config.options.value.basis
+        values = await store.sample_values(pg, basis, self.config.seed_population)
+        for value in values:
+            self.population.add(value, None)
+        self.population.refresh()
+        log.info("tier sketch seeded", extra={"values": len(values), "basis": basis})
 
     async def on_revoked(self, partitions: Collection[TopicPartition]) -> None:
         for tp in partitions:

@@ -33,6 +33,7 @@ class ScoringSettings(CommonSettings):
     cache_per_partition: int = Field(200_000, ge=100)
     silence_limit: int = Field(5_000, ge=1)
     silence: bool = True  # the sweep; off only for tests that compare batchings
+    seed_population: int = Field(50_000, ge=0)  # stored values seeding the tier sketch (0: off)
     model_poll_s: float = Field(5.0, ge=0)
     max_records: int = Field(5_000, ge=1)
     max_wait_ms: int = Field(100, ge=1)

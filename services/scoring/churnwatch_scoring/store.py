@@ -70,6 +70,17 @@ async def load_watermarks(
     return {int(r[0]): r[1] for r in rows}
 
 
+async def sample_values(pg: Pg, basis: str, limit: int) -> list[float]:
+    """Up to ``limit`` stored values of the population, a random sample of ``latest_scores``:
+    the value basis (``retained`` → ``value_if_retained``, ``clv``) tiers are ranked by."""
+    column = {"retained": "value_if_retained", "clv": "clv"}[basis]
+    rows = await pg.fetch(
+        f"SELECT {column} FROM latest_scores WHERE {column} IS NOT NULL ORDER BY random() LIMIT $1",
+        limit,
+    )
+    return [float(r[0]) for r in rows]
+
+
 async def due_customers(
     pg: Pg, watermarks: dict[int, datetime], limit: int
 ) -> list[tuple[str, int]]:
