@@ -18,8 +18,9 @@ simulated day,
    numbers as ``actions.csv``; for held-out customers computed without applying anything);
 5. after the horizon (30 days, the alerts default; the simulator's truth horizon is set to the
    same) each exposure is resolved twice: as the alerts uplift job resolves it from the profile
-   (`churnwatch_alerts.uplift.churned_by`: subscription ended, retail lapsed, erased) and by the
-   simulator's realised churn (what actually happened).
+   (`churnwatch_alerts.uplift.churned_by`, when `resolvable_at` allows: cancellation decided,
+   retail last activity in the horizon then a lapse, erased) and by the simulator's realised
+   churn (what actually happened).
 
 The measured uplift (Newcombe interval, `uplift_reports`) of ``save_call_vip`` over its resolved
 exposures is compared with the mean true uplift of the same customers (both arms: the holdout
@@ -272,7 +273,7 @@ class ClosedLoop:
         s = sim.situation(idx)
         fx = effects("save_call", {}, s, sim.config)
         p0, p1 = uplift(sim.rates(idx, sim.day), sim.exposure(idx, sim.day), fx, s.alive,
-                        sim.config)  # fmt: skip
+                        sim.config, sim.multiplier(idx, sim.day))  # fmt: skip
         return float(p0[0] - p1[0]), float(p0[0]), bool(s.alive[0])
 
     def _log(self, cid: str, arm: str, day: int, at: datetime, tier: str, clv: float,
@@ -286,13 +287,20 @@ class ClosedLoop:
         heapq.heappush(self.pending, (day + HORIZON_DAYS, len(self.exposed) - 1))
 
     def _resolve(self, day: int) -> None:
-        from churnwatch_alerts.uplift import churned_by
+        """As the uplift job: at the horizon's end, or after the lapse window too for a
+        customer judged as retail (`resolvable_at`)."""
+        from churnwatch_alerts.uplift import churned_by, resolvable_at
 
         while self.pending and self.pending[0][0] <= day:
             _, k = heapq.heappop(self.pending)
             e = self.exposed[k]
             end = e.at + timedelta(days=HORIZON_DAYS)
-            e.observed = churned_by(self.entries[e.customer_id].profile, end)
+            profile = self.entries[e.customer_id].profile
+            ready = resolvable_at(profile, end, lapse_days=LAPSE_DAYS)
+            if ready > self.sim.start_of(day + 1):
+                heapq.heappush(self.pending, (day + (ready - end).days, k))
+                continue
+            e.observed = churned_by(profile, end, lapse_days=LAPSE_DAYS)
             window = range(e.day + 1, e.day + HORIZON_DAYS + 1)
             e.realised = not e.alive or any(d in window for d in self.churn_days[e.customer])
 
@@ -405,8 +413,9 @@ def _uplift(ctx: Context) -> list[Metric]:
         f"with a {HOLDOUT:.0%} holdout for the measurement (shipped: 10%; see bench_playbooks). "
         f"{fired:,} exposures, {r.resolved:,} resolved after the "
         f"{HORIZON_DAYS}-day horizon ({obs.treated:,} treated / {obs.control:,} control). "
-        f"Measured as the uplift job resolves churn (profile: subscription ended, retail "
-        f"lapse point of {LAPSE_DAYS} days inside the horizon, erased): honest save rate "
+        f"Measured as the uplift job resolves churn (profile: cancellation decided in the "
+        f"horizon; retail last activity in it, then {LAPSE_DAYS} days of silence; erased): "
+        f"honest save rate "
         f"{_fmt(obs.uplift)}, churn {obs.churn_treated:.3f} treated vs "
         f"{obs.churn_control:.3f} control. True uplift "
         f"(simulator oracle, P(churn in {HORIZON_DAYS} d | no action) - E[P(churn) | save "

@@ -42,6 +42,7 @@ from churnwatch_alerts.uplift import (
     UpliftRun,
     churned_by,
     churned_from_stage,
+    resolvable_at,
     run_once,
 )
 from churnwatch_alerts.webhooks import Outcome, WebhookConfig, WebhookDispatcher, outcome
@@ -84,6 +85,7 @@ __all__ = [
     "parse_score",
     "plan_batch",
     "recover_band",
+    "resolvable_at",
     "run_expiry",
     "run_once",
     "seed_defaults",

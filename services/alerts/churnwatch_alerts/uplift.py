@@ -3,9 +3,10 @@
 Every ``interval``: (1) the event-time watermark is the *minimum* of the scoring worker's
 partition watermarks (``partition_watermarks``): no partition has profiles older than it, so an
 exposure whose horizon ended before it can be judged; (2) each unresolved exposure with
-``exposed_at + horizon ≤ watermark`` gets ``churned`` from the customer's profile
-(`churned_by`: subscription ended, retail lapsed within the horizon, erased — the model's label
-rules) or, without a profile, from ``latest_scores.lifecycle_stage``; (3) the resolved
+``exposed_at + horizon ≤ watermark`` (plus the lapse window for a retail customer:
+`resolvable_at`) gets ``churned`` from the customer's profile (`churned_by`: cancellation
+decided, retail last activity within the horizon followed by a lapse, erased) or, without a
+profile, from ``latest_scores.lifecycle_stage``; (3) the resolved
 exposures go through `churnwatch.alerts.uplift_reports` (treated vs control per playbook and
 tier, plus ``all``; Newcombe intervals), joined with the raw save rate and SLA attainment of the
 playbook's tasks, and one row per playbook and segment is inserted into ``uplift_reports``
@@ -49,6 +50,7 @@ __all__ = [
     "churned_by",
     "churned_from_stage",
     "report_rows",
+    "resolvable_at",
     "resolve_exposures",
     "run_once",
     "scoring_watermark",
@@ -78,21 +80,28 @@ class UpliftConfig:
 
 
 def churned_by(profile: CustomerProfile, horizon_end: datetime, *, lapse_days: int = 90) -> bool:
-    """Whether the customer had left by ``horizon_end``, judged from its current profile.
+    """Whether the customer had left by ``horizon_end``, judged from its profile at or after
+    `resolvable_at` (the label is final only then).
 
-    Erased, or a subscription that ended (cancellation effective) by then with no activity
-    after the end; a retail customer (or a former subscriber) whose last activity was at least
-    ``lapse_days`` before ``horizon_end`` — the retail label of the churn model: the lapse
-    point fell inside the horizon and the customer did not come back.
+    - erased by then;
+    - a subscriber who *decided* to cancel by then (the cancellation event, not the later end of
+      the paid period: a save works on the decision) and did not start again, with no activity
+      after the end of the subscription;
+    - a retail customer (or a subscriber back after the end) whose last activity was before
+      ``horizon_end`` and who then stayed silent for the lapse window — the retail churn of
+      kpis.md, dated at the last activity. Judging it needs ``lapse_days`` of hindsight; with
+      the lapse point inside the horizon instead, only customers already silent for
+      ``lapse_days - horizon`` days at exposure could ever count as churned, and every retail
+      effect would be measured as about zero.
 
     >>> end = datetime(2026, 3, 31, tzinfo=UTC)
     >>> t = lambda days: int((end - timedelta(days=days)).timestamp())
-    >>> churned_by(CustomerProfile(last_activity=t(100), first_seen=t(400)), end)
-    True
     >>> churned_by(CustomerProfile(last_activity=t(10), first_seen=t(400)), end)
+    True
+    >>> churned_by(CustomerProfile(last_activity=t(-10), first_seen=t(400)), end)
     False
     >>> sub = CustomerProfile(subscription=True, sub_active_at=t(60), cancel_at=t(5),
-    ...                       last_activity=t(6), first_seen=t(60))
+    ...                       cancel_effective=t(-20), last_activity=t(6), first_seen=t(60))
     >>> churned_by(sub, end), churned_by(sub, end - timedelta(days=10))
     (True, False)
     """
@@ -103,13 +112,32 @@ def churned_by(profile: CustomerProfile, horizon_end: datetime, *, lapse_days: i
     last = p.last_activity or p.first_seen
     if p.subscription:
         cancelled = p.cancel_at > 0 and p.cancel_at >= p.sub_active_at
-        ended_at = p.cancel_effective or p.cancel_at
-        if not cancelled or ended_at > end:
+        if not cancelled or p.cancel_at > end:
             return False
-        if last <= ended_at:
+        if last <= max(p.cancel_effective, p.cancel_at):
             return True
         # back after the end: judged as retail from then on
-    return bool(last) and end - last >= lapse_days * _DAY
+    return bool(last) and last <= end
+
+
+def resolvable_at(
+    profile: CustomerProfile, horizon_end: datetime, *, lapse_days: int = 90
+) -> datetime:
+    """When `churned_by` is final: at the horizon's end, or ``lapse_days`` later for a
+    customer judged as retail (the silence after the last activity must be seen).
+
+    >>> end = datetime(2026, 3, 31, tzinfo=UTC)
+    >>> resolvable_at(CustomerProfile(subscription=True, sub_active_at=1), end) == end
+    True
+    >>> resolvable_at(CustomerProfile(last_activity=1), end).date().isoformat()
+    '2026-06-29'
+    """
+    p = profile
+    if p.erased or (p.subscription and not (p.cancel_at > 0 and p.cancel_at >= p.sub_active_at)):
+        return horizon_end
+    if p.subscription and (p.last_activity or p.first_seen) <= max(p.cancel_effective, p.cancel_at):
+        return horizon_end
+    return horizon_end + timedelta(days=lapse_days)
 
 
 def churned_from_stage(stage: str | None) -> bool | None:
@@ -158,6 +186,8 @@ async def resolve_exposures(pg: Pg, watermark: datetime, cfg: UpliftConfig) -> i
             end = exposed_at + cfg.horizon
             if state is not None:
                 profile = CustomerProfile.from_bytes(bytes(state))
+                if resolvable_at(profile, end, lapse_days=cfg.lapse_days) > watermark:
+                    continue  # retail: the lapse window after the horizon is not seen yet
                 churned: bool | None = churned_by(profile, end, lapse_days=cfg.lapse_days)
             else:
                 churned = churned_from_stage(stage)

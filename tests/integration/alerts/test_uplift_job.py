@@ -35,6 +35,10 @@ class Case:
     profile: CustomerProfile | None
     stage: str | None
     churned: bool | None  # None: stays unresolved
+    retail: bool = False  # judged after the lapse window too: exposed longer ago
+
+
+RETAIL_AGE = 130  # days before the watermark: the horizon (30) and the lapse window (90) passed
 
 
 def cases(exposed: datetime) -> list[Case]:
@@ -60,16 +64,35 @@ def cases(exposed: datetime) -> list[Case]:
         ),
         Case("sub-active", sub(last_activity=ts(end)), None, False),
         Case(
-            "retail-lapsed",
-            CustomerProfile(first_seen=seen, last_activity=ts(end - 95 * DAY)),
+            "sub-cancel-effective-after-horizon",  # decided in the horizon: the save failed
+            sub(
+                cancel_at=ts(exposed + 20 * DAY),
+                cancel_effective=ts(end + 20 * DAY),
+                last_activity=ts(end + 10 * DAY),
+            ),
             None,
             True,
         ),
         Case(
-            "retail-active",
+            "retail-lapsed",
+            CustomerProfile(first_seen=seen, last_activity=ts(end - 95 * DAY)),
+            None,
+            True,
+            retail=True,
+        ),
+        Case(
+            "retail-stopped-in-horizon",  # active after the exposure, then silent for good
             CustomerProfile(first_seen=seen, last_activity=ts(exposed + 10 * DAY)),
             None,
+            True,
+            retail=True,
+        ),
+        Case(
+            "retail-active",
+            CustomerProfile(first_seen=seen, last_activity=ts(end + 40 * DAY)),
+            None,
             False,
+            retail=True,
         ),
         Case(
             "erased",
@@ -96,8 +119,11 @@ async def seed(engine: AsyncEngine) -> tuple[list[Exposure], dict[str, bool | No
         for tier in ("gold", "platinum"):
             for arm in ("treated", "control"):
                 for k in range(3 if arm == "treated" else 1):
-                    exposed = W - (40 + 3 * k) * DAY
-                    for case in cases(exposed):
+                    recent, old = W - (40 + 3 * k) * DAY, W - (RETAIL_AGE + 3 * k) * DAY
+                    for exposed, case in [
+                        *((recent, c) for c in cases(recent) if not c.retail),
+                        *((old, c) for c in cases(old) if c.retail),
+                    ]:
                         if playbook == "service_recovery" and case.name.startswith("sub-c"):
                             continue  # makes the playbooks' rates differ
                         n += 1
@@ -115,6 +141,11 @@ async def seed(engine: AsyncEngine) -> tuple[list[Exposure], dict[str, bool | No
     n += 1
     lapsed = CustomerProfile(first_seen=ts(W - 400 * DAY), last_activity=ts(W - 300 * DAY))
     exposures.append((f"act-{n}", f"C-{n}", "save_call_vip", "treated", W - 29 * DAY, "gold", 1.0))
+    profiles.append((f"C-{n}", lapsed.to_bytes()))
+    expected[f"act-{n}"] = None
+    # retail, horizon passed but not the lapse window after it: not judged yet
+    n += 1
+    exposures.append((f"act-{n}", f"C-{n}", "save_call_vip", "treated", W - 60 * DAY, "gold", 1.0))
     profiles.append((f"C-{n}", lapsed.to_bytes()))
     expected[f"act-{n}"] = None
     async with engine.begin() as conn:

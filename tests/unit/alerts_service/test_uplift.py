@@ -21,6 +21,7 @@ from churnwatch_alerts import (
     UpliftConfig,
     UpliftJob,
     churned_by,
+    resolvable_at,
 )
 from churnwatch_alerts.uplift import _COLUMNS, _INSERT, churned_from_stage, report_rows
 from churnwatch_runtime.db import make_engine
@@ -39,34 +40,40 @@ def sub(*, active_at: int | None = None, **fields: Any) -> CustomerProfile:
 
 
 @pytest.mark.parametrize(
-    ("name", "profile", "churned"),
+    ("name", "profile", "churned", "lapse_after"),
     [
-        ("retail, silent 90 days at the end", CustomerProfile(last_activity=at(90)), True),
-        ("retail, silent 89 days", CustomerProfile(last_activity=at(89)), False),
+        ("retail, last active before the end (silent since)", CustomerProfile(last_activity=at(1)),
+         True, True),
+        ("retail, active after the end", CustomerProfile(last_activity=at(-1)), False, True),
+        ("retail, silent long before", CustomerProfile(last_activity=at(300)), True, True),
         ("retail, never active: silence counts from first seen",
-         CustomerProfile(first_seen=at(120)), True),
-        ("nothing known", CustomerProfile(), False),
-        ("erased before the end", CustomerProfile(erased=True, erased_at=at(3)), True),
-        ("erased after the end", CustomerProfile(erased=True, erased_at=at(-3)), False),
-        ("subscription ended in the horizon",
-         sub(cancel_at=at(10), last_activity=at(11)), True),
-        ("cancellation effective only after the end",
-         sub(cancel_at=at(10), cancel_effective=at(-5), last_activity=at(11)),
-         False),
+         CustomerProfile(first_seen=at(120)), True, True),
+        ("nothing known", CustomerProfile(), False, True),
+        ("erased before the end", CustomerProfile(erased=True, erased_at=at(3)), True, False),
+        ("erased after the end", CustomerProfile(erased=True, erased_at=at(-3)), False, False),
+        ("cancellation decided in the horizon",
+         sub(cancel_at=at(10), last_activity=at(11)), True, False),
+        ("decided in the horizon, effective only after the end (a pending cancellation)",
+         sub(cancel_at=at(10), cancel_effective=at(-5), last_activity=at(-2)), True, False),
+        ("cancellation decided after the end",
+         sub(cancel_at=at(-2), last_activity=at(-2)), False, False),
         ("cancelled, then a new start (active again)",
-         sub(active_at=at(5), cancel_at=at(10), last_activity=at(5)), False),
-        ("ended, back after the end and recent: judged as retail",
-         sub(cancel_at=at(50), last_activity=at(20)), False),
-        ("active subscription", sub(last_activity=at(200)), False),
+         sub(active_at=at(5), cancel_at=at(10), last_activity=at(5)), False, False),
+        ("ended, back after the end and active since: judged as retail",
+         sub(cancel_at=at(50), last_activity=at(-20)), False, True),
+        ("active subscription", sub(last_activity=at(200)), False, False),
     ],
 )  # fmt: skip
-def test_churned_by(name: str, profile: CustomerProfile, churned: bool) -> None:
+def test_churned_by(name: str, profile: CustomerProfile, churned: bool, lapse_after: bool) -> None:
     assert churned_by(profile, END) is churned, name
+    wait = resolvable_at(profile, END, lapse_days=90) - END
+    assert wait == (timedelta(days=90) if lapse_after else timedelta(0)), name
 
 
-def test_churned_by_uses_the_lapse_window_it_is_given() -> None:
+def test_a_retail_outcome_waits_for_the_lapse_window_it_is_given() -> None:
     quiet = CustomerProfile(last_activity=at(40))
-    assert (churned_by(quiet, END, lapse_days=30), churned_by(quiet, END)) == (True, False)
+    assert resolvable_at(quiet, END, lapse_days=30) == END + timedelta(days=30)
+    assert churned_by(quiet, END, lapse_days=30)
 
 
 @pytest.mark.parametrize(
