@@ -280,7 +280,12 @@ class _Loop:
         s = sim.situation(idx)
         fx = effects(action_type, params, s, sim.config)
         p0, p1 = uplift(
-            sim.rates(idx, sim.day), sim.exposure(idx, sim.day), fx, s.alive, sim.config
+            sim.rates(idx, sim.day),
+            sim.exposure(idx, sim.day),
+            fx,
+            s.alive,
+            sim.config,
+            sim.multiplier(idx, sim.day),
         )
         return p0 - p1, p0, s.alive
 

@@ -45,10 +45,12 @@ def daily_row(sim: Simulator, events: DayEvents, revenue_cents: int) -> dict[str
 def true_uplift(
     sim: Simulator, idx: NDArray[np.intp], action_type: str, params: dict[str, Any], day: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]]:
-    """P(churn within the horizon) without and with the action, and the true segment."""
+    """P(churn within the horizon) without and with the action, and the true segment; from the
+    treatment multiplier already in force, which the action would replace (as `apply_action`)."""
     s = sim.situation(idx)
     fx = effects(action_type, params, s, sim.config)
-    p0, p1 = uplift(sim.rates(idx, day), sim.exposure(idx, day), fx, s.alive, sim.config)
+    in_force = sim.multiplier(idx, day)
+    p0, p1 = uplift(sim.rates(idx, day), sim.exposure(idx, day), fx, s.alive, sim.config, in_force)
     return p0, p1, segments(s)
 
 

@@ -77,7 +77,8 @@ def apply_action(sim: Simulator, action: Action) -> ActionResult:
     idx = np.array([i], dtype=np.intp)
     s = sim.situation(idx)
     fx = effects(action.action_type, action.params, s, cfg)
-    p0, p1 = uplift(sim.rates(idx, d), sim.exposure(idx, d), fx, s.alive, cfg)
+    in_force = sim.multiplier(idx, d)  # replaced below if the action brings its own
+    p0, p1 = uplift(sim.rates(idx, d), sim.exposure(idx, d), fx, s.alive, cfg, in_force)
     segment = SEGMENTS[int(segments(s)[0])]
     rng = _stream(cfg.seed, action.action_id)
     u = rng.random(3)

@@ -18,12 +18,13 @@ Sleeping dogs contacted out of the blue (no open complaint, no failed payment) a
 instead: ``m = annoyance`` for ``annoyance_days`` (a win-back rarely brings them back).
 
 The true uplift over the horizon ``H`` is ``P(churn within H | no action) - E[P(churn within H |
-action)]``; both come from the integrated hazard of :func:`integrated_hazard`, which follows each
-cause's known course (complaints resolving, the dunning course of the open invoice and the later
-ones, price shock fading, competitor offer ending) but holds engagement at its current level (see
-``hazard.integrated_hazard``). A fixed card (``fix_payment``) pays the open invoice now: its
-payment exposure is that of a paid customer whose next invoice is a period later
-(``Exposure.card_fixed``).
+action)]``; both come from the integrated hazard (``hazard.weighted_exposure``), which follows
+each cause's known course (complaints resolving, the dunning course of the open invoice and the
+later ones, price shock fading, competitor offer ending, the treatment multiplier in force running
+out) but holds engagement at its current level (see ``hazard.integrated_hazard``). Both arms start
+from the multiplier in force; an action that brings its own replaces it (``uplift``). A fixed
+card (``fix_payment``) pays the open invoice now: its payment exposure is that of a paid customer
+whose next invoice is a period later (``Exposure.card_fixed``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from churnwatch_sim.config import SimConfig
-from churnwatch_sim.hazard import Exposure, integrated_hazard, weighted_exposure
+from churnwatch_sim.hazard import Exposure, weighted_exposure
 
 __all__ = [
     "ACTION_TYPES",
@@ -151,9 +152,20 @@ def effects(action_type: str, params: dict[str, Any], s: Situation, config: SimC
 
 
 def uplift(
-    rates: F, e: Exposure, fx: Effects, alive: NDArray[np.bool_], config: SimConfig
+    rates: F,
+    e: Exposure,
+    fx: Effects,
+    alive: NDArray[np.bool_],
+    config: SimConfig,
+    in_force: tuple[F, NDArray[np.integer[Any]]] | None = None,
 ) -> tuple[F, F]:
     """(P(churn within H) without the action, its expected value with it) per customer.
+
+    ``in_force`` is the treatment multiplier already in force and its days left
+    (``Simulator.multiplier``; None: none). Both arms start from it: without the action it runs
+    out as it would, and an action with ``fx.days > 0`` *replaces* it from today, exactly as
+    ``respond.apply_action`` does (a save call on a customer still annoyed at x1.6 ends the
+    annoyance; one on a customer under an offer's x0.6 ends the offer's protection).
 
     For a churned customer the pair is (1, 1 - P(reactivation)): the uplift is the return rate.
 
@@ -161,19 +173,33 @@ def uplift(
     ...     np.array([False]), np.array([1]), np.array([0]))
     >>> rates = np.array([[0.0005], [0.0005], [0.006], [0.0], [0.0], [0.0]])
     >>> e = Exposure(np.array([True]), np.array([0]))
-    >>> p0, p1 = uplift(rates, e, effects("save_call", {}, s, SimConfig()), s.alive, SimConfig())
+    >>> fx = effects("save_call", {}, s, SimConfig())
+    >>> p0, p1 = uplift(rates, e, fx, s.alive, SimConfig())
     >>> round(float(p0[0]), 3), round(float(p1[0]), 3)
     (0.467, 0.179)
+
+    The same customer still under an annoyance (x1.6, 20 days left) before the call: without
+    it ``1 - exp(-0.007 * (1.6 * 20 + 70)) = 0.510``; the call replaces the annoyance.
+
+    >>> p0, p1 = uplift(rates, e, fx, s.alive, SimConfig(), (np.array([1.6]), np.array([20])))
+    >>> round(float(p0[0]), 3), round(float(p1[0]), 3)
+    (0.51, 0.179)
     """
     h = float(config.treatment.horizon_days)
-    weighted = weighted_exposure(rates, h, e, config, fx.multiplier, fx.days)
-    if np.all((fx.multiplier == 1.0) | (fx.days == 0)):  # the same course: no second pass
-        p0 = -np.expm1(-weighted.sum(axis=0))
+    n = len(alive)
+    m0, d0 = (np.ones(n), np.zeros(n, dtype=np.int64)) if in_force is None else in_force
+    m0 = np.broadcast_to(np.asarray(m0, dtype=np.float64), (n,))
+    d0 = np.broadcast_to(np.asarray(d0, dtype=np.int64), (n,))
+    replaced = fx.days > 0
+    m1, d1 = np.where(replaced, fx.multiplier, m0), np.where(replaced, fx.days, d0)
+    weighted = weighted_exposure(rates, h, e, config, m1, d1)
+    if np.all(((m1 == m0) & (d1 == d0)) | (((m1 == 1.0) | (d1 == 0)) & ((m0 == 1.0) | (d0 == 0)))):
+        p0 = -np.expm1(-weighted.sum(axis=0))  # the same course: no second pass
     else:
-        p0 = -np.expm1(-integrated_hazard(rates, h, e, config).sum(axis=0))
+        p0 = -np.expm1(-weighted_exposure(rates, h, e, config, m0, d0).sum(axis=0))
     paid = np.zeros_like(p0)  # payment exposure once the card is fixed now
     if np.any(fx.fix_payment > 0):
-        paid = weighted_exposure(rates, h, e.card_fixed(), config, fx.multiplier, fx.days)[3]
+        paid = weighted_exposure(rates, h, e.card_fixed(), config, m1, d1)[3]
     p1 = np.zeros_like(p0)
     for resolved in (0, 1):
         for fixed in (0, 1):
