@@ -125,9 +125,10 @@ class Shard:
     seconds: float
     exposures: dict[str, dict[str, int]]
     suppressed: dict[str, dict[str, int]]
-    resolved: list[tuple[str, str, bool, bool, float, float, float]]
+    resolved: list[tuple[str, str, bool, bool, float, float, float, bool]]
     """(arm, tier, churned as the uplift job sees it, churned in truth, true uplift, true
-    P(churn) without the action, CLV) per resolved exposure of the measured playbook"""
+    P(churn) without the action, CLV, alive at exposure) per resolved exposure of the measured
+    playbook"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,12 @@ class LoopResult:
     true_uplift_treated: float
     true_p_churn_control: float
     seconds: float
+    realised_alive: UpliftReport | None = None
+    """Realised churn over the customers still alive at exposure (the others count as churned
+    in both arms and no action changes that: a chance imbalance of them between the arms moves
+    the all-customer figure without any effect)."""
+    true_uplift_alive: float = float("nan")
+    dead_share: tuple[float, float] = (float("nan"), float("nan"))  # already churned: T, C
 
     @property
     def resolved(self) -> int:
@@ -324,6 +331,7 @@ class ClosedLoop:
                     e.true_uplift,
                     e.p_churn_control,
                     e.clv,
+                    e.alive,
                 )
                 for e in done
             ],
@@ -357,12 +365,18 @@ def closed_loop(
     if not rows:
         raise RuntimeError(f"no resolved exposures of {PLAYBOOK}: {parts}")
 
-    def report(column: int) -> UpliftReport:
+    def report(column: int, alive_only: bool = False) -> UpliftReport:
         exposures = [Exposure(PLAYBOOK, r[1], "treated" if r[0] == "treated" else "control",
-                              bool(r[column]), r[6]) for r in rows]  # fmt: skip
+                              bool(r[column]), r[6]) for r in rows
+                     if r[7] or not alive_only]  # fmt: skip
         return next(x for x in uplift_reports(exposures) if x.segment == "all")
 
+    def dead(arm: str) -> float:
+        arm_rows = [r for r in rows if (r[0] == "treated") == (arm == "treated")]
+        return float(np.mean([not r[7] for r in arm_rows])) if arm_rows else float("nan")
+
     treated = [r[4] for r in rows if r[0] == "treated"]
+    alive = [r[4] for r in rows if r[7]]
     return LoopResult(
         shards=parts,
         observed=report(2),
@@ -371,6 +385,9 @@ def closed_loop(
         true_uplift_treated=float(np.mean(treated)) if treated else float("nan"),
         true_p_churn_control=float(np.mean([r[5] for r in rows])),
         seconds=time.perf_counter() - started,
+        realised_alive=report(3, alive_only=True) if alive else None,
+        true_uplift_alive=float(np.mean(alive)) if alive else float("nan"),
+        dead_share=(dead("treated"), dead("control")),
     )
 
 
@@ -425,7 +442,11 @@ def _uplift(ctx: Context) -> list[Metric]:
         f"interval. With the simulator's realised churn instead of the job's labels (retail "
         f"churn is silent and only seen as a {LAPSE_DAYS}-day lapse): {_fmt(real.uplift)}, "
         f"churn {real.churn_treated:.3f} vs {real.churn_control:.3f}, |error| "
-        f"{err_real:.4f}, truth {covered_real} the interval."
+        f"{err_real:.4f}, truth {covered_real} the interval. Already churned at exposure "
+        f"(truth 0, churned in both arms): {r.dead_share[0]:.1%} of treated vs "
+        f"{r.dead_share[1]:.1%} of control exposures; over the customers alive at exposure "
+        f"only, realised {_fmt(r.realised_alive.uplift if r.realised_alive else None)} vs "
+        f"true {r.true_uplift_alive:+.4f}."
     )
     return [
         Metric(
