@@ -307,7 +307,7 @@ class ClosedLoop:
             if ready > self.sim.start_of(day + 1):
                 heapq.heappush(self.pending, (day + (ready - end).days, k))
                 continue
-            e.observed = churned_by(profile, end, lapse_days=LAPSE_DAYS)
+            e.observed = churned_by(profile, end)
             window = range(e.day + 1, e.day + HORIZON_DAYS + 1)
             e.realised = not e.alive or any(d in window for d in self.churn_days[e.customer])
 

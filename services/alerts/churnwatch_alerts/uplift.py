@@ -79,7 +79,7 @@ class UpliftConfig:
     confidence: float = 0.95
 
 
-def churned_by(profile: CustomerProfile, horizon_end: datetime, *, lapse_days: int = 90) -> bool:
+def churned_by(profile: CustomerProfile, horizon_end: datetime) -> bool:
     """Whether the customer had left by ``horizon_end``, judged from its profile at or after
     `resolvable_at` (the label is final only then).
 
@@ -89,10 +89,10 @@ def churned_by(profile: CustomerProfile, horizon_end: datetime, *, lapse_days: i
       after the end of the subscription;
     - a retail customer (or a subscriber back after the end) whose last activity was before
       ``horizon_end`` and who then stayed silent for the lapse window — the retail churn of
-      kpis.md, dated at the last activity. Judging it needs ``lapse_days`` of hindsight; with
-      the lapse point inside the horizon instead, only customers already silent for
-      ``lapse_days - horizon`` days at exposure could ever count as churned, and every retail
-      effect would be measured as about zero.
+      kpis.md, dated at the last activity. Judging it needs the lapse window's hindsight
+      (`resolvable_at`); with the lapse point inside the horizon instead, only customers
+      already silent for the lapse window less the horizon at exposure could ever count as
+      churned, and every retail effect would be measured as about zero.
 
     >>> end = datetime(2026, 3, 31, tzinfo=UTC)
     >>> t = lambda days: int((end - timedelta(days=days)).timestamp())
@@ -105,19 +105,23 @@ def churned_by(profile: CustomerProfile, horizon_end: datetime, *, lapse_days: i
     >>> churned_by(sub, end), churned_by(sub, end - timedelta(days=10))
     (True, False)
     """
+    return _outcome(profile, horizon_end)[0]
+
+
+def _outcome(p: CustomerProfile, horizon_end: datetime) -> tuple[bool, bool]:
+    """(churned by ``horizon_end``, judged as retail: the lapse window must follow)."""
     end = horizon_end.timestamp()
-    p = profile
     if p.erased:
-        return not p.erased_at or p.erased_at <= end
+        return (not p.erased_at or p.erased_at <= end), False
     last = p.last_activity or p.first_seen
     if p.subscription:
         cancelled = p.cancel_at > 0 and p.cancel_at >= p.sub_active_at
         if not cancelled or p.cancel_at > end:
-            return False
+            return False, False
         if last <= max(p.cancel_effective, p.cancel_at):
-            return True
+            return True, False
         # back after the end: judged as retail from then on
-    return bool(last) and last <= end
+    return bool(last) and last <= end, True
 
 
 def resolvable_at(
@@ -132,12 +136,8 @@ def resolvable_at(
     >>> resolvable_at(CustomerProfile(last_activity=1), end).date().isoformat()
     '2026-06-29'
     """
-    p = profile
-    if p.erased or (p.subscription and not (p.cancel_at > 0 and p.cancel_at >= p.sub_active_at)):
-        return horizon_end
-    if p.subscription and (p.last_activity or p.first_seen) <= max(p.cancel_effective, p.cancel_at):
-        return horizon_end
-    return horizon_end + timedelta(days=lapse_days)
+    retail = _outcome(profile, horizon_end)[1]
+    return horizon_end + timedelta(days=lapse_days) if retail else horizon_end
 
 
 def churned_from_stage(stage: str | None) -> bool | None:
@@ -188,7 +188,7 @@ async def resolve_exposures(pg: Pg, watermark: datetime, cfg: UpliftConfig) -> i
                 profile = CustomerProfile.from_bytes(bytes(state))
                 if resolvable_at(profile, end, lapse_days=cfg.lapse_days) > watermark:
                     continue  # retail: the lapse window after the horizon is not seen yet
-                churned: bool | None = churned_by(profile, end, lapse_days=cfg.lapse_days)
+                churned: bool | None = churned_by(profile, end)
             else:
                 churned = churned_from_stage(stage)
             if churned is not None:

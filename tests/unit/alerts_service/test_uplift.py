@@ -73,7 +73,7 @@ def test_churned_by(name: str, profile: CustomerProfile, churned: bool, lapse_af
 def test_a_retail_outcome_waits_for_the_lapse_window_it_is_given() -> None:
     quiet = CustomerProfile(last_activity=at(40))
     assert resolvable_at(quiet, END, lapse_days=30) == END + timedelta(days=30)
-    assert churned_by(quiet, END, lapse_days=30)
+    assert churned_by(quiet, END)
 
 
 @pytest.mark.parametrize(
