@@ -21,6 +21,7 @@ from churnwatch_sim import Action, SimConfig, Simulator
 from churnwatch_sim.hazard import Exposure, payment_survival
 from churnwatch_sim.population import ALIVE, customer_id
 from churnwatch_sim.treatment import effects, uplift
+from tests.unit.sim.oracle_check import realised_gap
 
 H = 90
 COLLECT_DAYS = 50
@@ -91,11 +92,6 @@ def arms() -> Arms:
     return Arms(treated.astype(bool), churned, p0, p1, old_p0, old_p1)
 
 
-def _gap(churned: NDArray[np.bool_], p: NDArray[np.float64]) -> tuple[float, float]:
-    """(realised share - mean oracle probability, its standard deviation if the oracle is right)."""
-    return float(churned.mean() - p.mean()), float(np.sqrt((p * (1 - p)).sum()) / len(p))
-
-
 def test_enough_first_failures_were_observed(arms: Arms) -> None:
     assert (~arms.treated).sum() > 400
     assert arms.treated.sum() > 400
@@ -104,18 +100,18 @@ def test_enough_first_failures_were_observed(arms: Arms) -> None:
 
 def test_p_churn_without_action_matches_the_realised_churn(arms: Arms) -> None:
     control = ~arms.treated
-    gap, sd = _gap(arms.churned[control], arms.p0[control])
+    gap, sd = realised_gap(arms.churned[control], arms.p0[control])
     assert abs(gap) < 4 * sd, (gap, sd)
 
 
 def test_p_churn_with_billing_outreach_matches_the_realised_churn(arms: Arms) -> None:
-    gap, sd = _gap(arms.churned[arms.treated], arms.p1[arms.treated])
+    gap, sd = realised_gap(arms.churned[arms.treated], arms.p1[arms.treated])
     assert abs(gap) < 4 * sd, (gap, sd)
 
 
 def test_the_former_oracle_misses_the_dunning_course(arms: Arms) -> None:
     control = ~arms.treated
-    gap, sd = _gap(arms.churned[control], arms.old_p0[control])
+    gap, sd = realised_gap(arms.churned[control], arms.old_p0[control])
     assert gap > 10 * sd  # it saw no payment risk at a first failure
     assert np.allclose(arms.old_p0 - arms.old_p1, 0.0)
     assert (arms.p0 - arms.p1).mean() > 0.05

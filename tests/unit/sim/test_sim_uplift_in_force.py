@@ -22,6 +22,7 @@ from churnwatch_sim import Action, SimConfig, Simulator
 from churnwatch_sim.hazard import Exposure
 from churnwatch_sim.population import ALIVE, customer_id
 from churnwatch_sim.treatment import Situation, effects, uplift
+from tests.unit.sim.oracle_check import realised_gap
 
 H = 60
 CALL_DAY = 2  # the offer goes out on day 1
@@ -92,11 +93,6 @@ def arms() -> Arms:
     return Arms(treated, churned, in_force[0] != 1.0, p0, p1, old_p0, old_p1)
 
 
-def _gap(churned: NDArray[np.bool_], p: NDArray[np.float64]) -> tuple[float, float]:
-    """(realised share - mean oracle probability, its standard deviation if the oracle is right)."""
-    return float(churned.mean() - p.mean()), float(np.sqrt((p * (1 - p)).sum()) / len(p))
-
-
 def test_most_customers_carry_an_earlier_multiplier(arms: Arms) -> None:
     assert arms.in_force.mean() > 0.9
     assert arms.treated.sum() > 2000
@@ -105,18 +101,18 @@ def test_most_customers_carry_an_earlier_multiplier(arms: Arms) -> None:
 
 def test_p_churn_without_the_call_matches_the_realised_churn(arms: Arms) -> None:
     control = ~arms.treated
-    gap, sd = _gap(arms.churned[control], arms.p0[control])
+    gap, sd = realised_gap(arms.churned[control], arms.p0[control])
     assert abs(gap) < 4 * sd, (gap, sd)
 
 
 def test_p_churn_with_the_call_matches_the_realised_churn(arms: Arms) -> None:
-    gap, sd = _gap(arms.churned[arms.treated], arms.p1[arms.treated])
+    gap, sd = realised_gap(arms.churned[arms.treated], arms.p1[arms.treated])
     assert abs(gap) < 4 * sd, (gap, sd)
 
 
 def test_ending_the_offer_is_a_harm_the_former_oracle_missed(arms: Arms) -> None:
     control = ~arms.treated
-    gap, sd = _gap(arms.churned[control], arms.old_p0[control])
+    gap, sd = realised_gap(arms.churned[control], arms.old_p0[control])
     assert gap < -4 * sd, (gap, sd)  # it saw no protection from the offer in force
     measured = arms.churned[control].mean() - arms.churned[arms.treated].mean()
     assert (arms.p0 - arms.p1).mean() < -0.02  # the call costs these customers their offer
