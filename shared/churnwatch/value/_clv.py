@@ -45,6 +45,21 @@ def monthly_discount_rate(annual_rate: float) -> float:
     return float((1 + annual_rate) ** (1 / 12) - 1)
 
 
+def month_discounts(
+    horizon_months: int, annual_rate: float, periods_per_month: float = 30.0
+) -> NDArray[np.float64]:
+    """The discount factor of each month ``1..horizon_months``, ``(1 + d) ** -i``: the one
+    discounting of every retail value (CLV and value if retained); checks the arguments.
+
+    >>> month_discounts(2, 0.10).round(4)
+    array([0.9921, 0.9842])
+    """
+    if horizon_months < 0 or periods_per_month <= 0:
+        raise ValueError("horizon_months must be >= 0 and periods_per_month > 0")
+    months = np.arange(1, horizon_months + 1, dtype=np.float64)
+    return np.asarray((1 + monthly_discount_rate(annual_rate)) ** -months, dtype=np.float64)
+
+
 def retail_clv(
     bgnbd: BgNbdParams,
     gamma_gamma: GammaGammaParams,
@@ -87,8 +102,7 @@ def retail_clv(
     >>> retail_clv(bg, gg, 2, 30.43, 38.86, 22.35, periods_per_month=4.345, margin=0.3).round(2)
     array([11.])
     """
-    if horizon_months < 0 or periods_per_month <= 0:
-        raise ValueError("horizon_months must be >= 0 and periods_per_month > 0")
+    discount = month_discounts(horizon_months, annual_discount_rate, periods_per_month)
     x = np.atleast_1d(np.asarray(frequency, dtype=np.float64))
     spend = expected_spend(gamma_gamma, x, monetary)
     months = np.arange(horizon_months + 1, dtype=np.float64)
@@ -100,7 +114,6 @@ def retail_clv(
         np.atleast_1d(np.asarray(T, dtype=np.float64))[None, :],
     )
     per_month = np.diff(cumulative, axis=0)
-    discount = (1 + monthly_discount_rate(annual_discount_rate)) ** -months[1:]
     return np.asarray(margin * spend * (discount @ per_month), dtype=np.float64)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._bgnbd import BgNbdParams
-from ._clv import monthly_discount_rate
+from ._clv import month_discounts
 from ._gamma_gamma import GammaGammaParams, expected_spend
 from ._subscription import subscription_clv
 
@@ -63,14 +63,12 @@ def retail_retained_value(
     >>> bool(np.all(clv <= v[1:])), clv.round(2)
     (True, array([36.66,  6.24]))
     """
-    if horizon_months < 0 or periods_per_month <= 0:
-        raise ValueError("horizon_months must be >= 0 and periods_per_month > 0")
+    discount = month_discounts(horizon_months, annual_discount_rate, periods_per_month)
     x = np.atleast_1d(np.asarray(frequency, dtype=np.float64))
     age = np.atleast_1d(np.asarray(T, dtype=np.float64))
     rate = (bgnbd.r + x) / (bgnbd.alpha + age)  # purchases per time unit, while alive
     spend = expected_spend(gamma_gamma, x, monetary)
-    months = np.arange(1, horizon_months + 1, dtype=np.float64)
-    annuity = float(((1 + monthly_discount_rate(annual_discount_rate)) ** -months).sum())
+    annuity = float(discount.sum())
     return np.asarray(margin * spend * rate * periods_per_month * annuity, dtype=np.float64)
 
 
