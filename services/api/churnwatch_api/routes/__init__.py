@@ -1,0 +1,15 @@
+"""Every router of the API; ``create_app`` includes :data:`ROUTERS` in this order.
+
+One module per area, each exposing ``router = APIRouter()`` with full ``/v1/...`` paths. To add
+one: import it here and append it to the list (a one-line edit).
+"""
+
+from fastapi import APIRouter
+
+from churnwatch_api.routes import health, keys, session
+
+ROUTERS: list[APIRouter] = [
+    health.router,
+    session.router,
+    keys.router,
+]
