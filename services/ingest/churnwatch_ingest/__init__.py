@@ -6,8 +6,8 @@ churnwatch_ingest [http|raw|all]`` runs either or both.
 """
 
 from churnwatch_ingest.app import create_app
-from churnwatch_ingest.config import IngestSettings
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.raw import run_raw_validator
+from churnwatch_ingest.settings import IngestSettings
 
 __all__ = ["IngestMetrics", "IngestSettings", "create_app", "run_raw_validator"]

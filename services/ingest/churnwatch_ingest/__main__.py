@@ -13,9 +13,9 @@ import signal
 import uvicorn
 
 from churnwatch_ingest.app import create_app
-from churnwatch_ingest.config import IngestSettings
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.raw import run_raw_validator
+from churnwatch_ingest.settings import IngestSettings
 from churnwatch_runtime.logs import configure_logging
 
 

@@ -27,11 +27,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 
 from churnwatch.events import Event, EventRejected, ValidationLimits, event_to_json
-from churnwatch_ingest.config import IngestSettings
 from churnwatch_ingest.dedup import DedupStore, Reservation, purge_forever
 from churnwatch_ingest.dlq import check_record, dlq_headers
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.publisher import OutRecord, event_headers, publish
+from churnwatch_ingest.settings import IngestSettings
 from churnwatch_runtime.kafka import ensure_topics, make_consumer, make_producer
 
 log = logging.getLogger(__name__)

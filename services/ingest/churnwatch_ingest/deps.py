@@ -1,0 +1,63 @@
+"""FastAPI dependencies of the ingest routes: what the app and its lifespan put on ``app.state``.
+
+A route names what it uses by type (``service: ServiceDep``) instead of reaching into a closure,
+so the routes live in a module-level router and a new requirement (an API-key scope, say) is one
+more parameter or one ``dependencies=[Depends(...)]`` entry on the route::
+
+    @router.post("/v1/events")
+    async def post_events(request: Request, service: ServiceDep, settings: SettingsDep) -> ...
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from churnwatch_ingest.metrics import IngestMetrics
+from churnwatch_ingest.service import IngestService
+from churnwatch_ingest.settings import IngestSettings
+
+__all__ = [
+    "MaybeServiceDep",
+    "MetricsDep",
+    "ServiceDep",
+    "SettingsDep",
+    "get_metrics",
+    "get_service",
+    "get_settings",
+    "maybe_service",
+]
+
+
+def get_settings(request: Request) -> IngestSettings:
+    """The settings ``create_app`` was given (fixed for the app's life)."""
+    settings: IngestSettings = request.app.state.settings
+    return settings
+
+
+def get_metrics(request: Request) -> IngestMetrics:
+    """The app's Prometheus metrics (created with the app, so /metrics answers before start-up)."""
+    metrics: IngestMetrics = request.app.state.metrics
+    return metrics
+
+
+def maybe_service(request: Request) -> IngestService | None:
+    """The ingest service, or None until the lifespan has connected Kafka and PostgreSQL."""
+    service: IngestService | None = getattr(request.app.state, "service", None)
+    return service
+
+
+def get_service(
+    service: Annotated[IngestService | None, Depends(maybe_service)],
+) -> IngestService:
+    """The ingest service; 503 while the lifespan has not opened it yet."""
+    if service is None:
+        raise HTTPException(503, "ingest is starting", headers={"Retry-After": "1"})
+    return service
+
+
+SettingsDep = Annotated[IngestSettings, Depends(get_settings)]
+MetricsDep = Annotated[IngestMetrics, Depends(get_metrics)]
+ServiceDep = Annotated[IngestService, Depends(get_service)]
+MaybeServiceDep = Annotated[IngestService | None, Depends(maybe_service)]
