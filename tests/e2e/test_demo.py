@@ -39,6 +39,7 @@ def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "CW_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_port}",
         "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/churnwatch",
         "CW_INGEST_PORT": str(free_port()),
+        "CW_API_PORT": str(free_port()),
         "CW_DEMO_HISTORY_DAYS": str(HISTORY_DAYS),
     }
     yield env
@@ -56,7 +57,12 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ingest: running" in done.stdout
     assert "demo is running" in done.stdout
-    assert f"{HISTORY_DAYS} days" in done.stdout.split("demo is running")[1]  # in the banner
+    banner = done.stdout.split("demo is running")[1]
+    assert f"{HISTORY_DAYS} days" in banner
+    assert "api: running" in done.stdout
+    assert f"http://127.0.0.1:{demo_env['CW_API_PORT']}/" in banner  # the dashboard
+    assert "admin key       cwk_" in banner
+    assert "agent A-1 key cwk_" in banner
 
     consumer = make_consumer(demo_env["CW_KAFKA_BOOTSTRAP"], "cw.events", group_id="e2e-demo")
     await consumer.start()
@@ -81,6 +87,10 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
         event = parse_event(value, now=parse_event(values[-1], now=_far()).occurred_at)
         customers.add(event.customer_id)
     assert len(customers) > 10
+    keys = fetch(demo_env["DATABASE_URL"], "SELECT name, scopes, agent_id FROM api_keys")
+    assert {(k["name"], k["agent_id"]) for k in keys} == {
+        ("demo-admin", None), ("demo-agent", "A-1"), ("demo-simulator", None)
+    }  # fmt: skip
     log = Path(demo_env["CW_HOME"]) / "logs" / "simulator.log"
     assert "rejected 0" in log.read_text()
     assert orjson.loads(values[0])["schema_version"] == 1

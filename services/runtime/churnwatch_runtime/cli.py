@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from churnwatch_runtime import local
+from churnwatch_runtime import local, registry
 from churnwatch_runtime.paths import PROJECT_ROOT
 from churnwatch_runtime.settings import CommonSettings
 
@@ -24,33 +24,23 @@ app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=F
 infra_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker and PostgreSQL.")
 app.add_typer(infra_app, name="infra")
 
-SERVICES = {
-    "ingest": ["churnwatch_ingest", "http"],
-    "raw-validator": ["churnwatch_ingest", "raw"],
-    "scoring": ["churnwatch_scoring"],
-    "learner": ["churnwatch_scoring.learner"],
-    "alerts": ["churnwatch_alerts"],
-    "api": ["churnwatch_api"],
-}
+
+def _mount_registered() -> None:
+    """Mount every command group the installed packages register (``churnwatch.cli``).
+
+    A package that fails to import costs only its own commands (with a warning), so one broken
+    service cannot take the whole command line down with it.
+    """
+    for name, ep in registry.cli_groups():
+        try:
+            sub = ep.load()
+        except Exception as exc:
+            print(f"churnwatch: `{name}` unavailable ({ep.value}: {exc!r})", file=sys.stderr)
+            continue
+        app.add_typer(sub, name=name)
 
 
-def _mount_optional(module: str, name: str, help_text: str, attr: str = "app") -> None:
-    """Sub-apps of packages that may not be built yet; the CLI works without them."""
-    try:
-        sub = getattr(__import__(module, fromlist=[attr]), attr)
-    except (ImportError, AttributeError):
-        return
-    app.add_typer(sub, name=name, help=help_text)
-
-
-_mount_optional("churnwatch_sim.cli", "simulate", "Simulated customers with known truth.")
-_mount_optional("churnwatch_sim.loaders.cli", "replay", "Replay real transactions (CDNOW, CSV).")
-_mount_optional("churnwatch_alerts.cli", "task", "Work a save-team task.")
-_mount_optional("churnwatch_alerts.cli", "agents", "The save-team agents.", attr="agents_app")
-_mount_optional("churnwatch_alerts.playbook_cli", "playbooks", "Playbooks: list, apply, enable.")
-_mount_optional(
-    "churnwatch_alerts.playbook_cli", "uplift", "Honest uplift per playbook.", attr="uplift_app"
-)
+_mount_registered()
 
 
 @infra_app.command("up")
@@ -93,12 +83,15 @@ def migrate() -> None:
 
 
 @app.command("run")
-def run(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]) -> None:
+def run(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(registry.service_names())}")],
+) -> None:
     """Run one service in the foreground (configured by environment variables)."""
-    module = SERVICES.get(service)
-    if module is None:
-        raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
-    os.execv(sys.executable, [sys.executable, "-m", *module])
+    spec = registry.service(service)
+    if spec is None:
+        names = ", ".join(registry.service_names())
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {names}")
+    os.execv(sys.executable, [sys.executable, *spec.argv()])
 
 
 @app.command("produce")
@@ -107,7 +100,9 @@ def produce(
     to: Annotated[str, typer.Option(help="http://host:port of ingest, or kafka")] = "kafka",
     customers: Annotated[int, typer.Option(help="Distinct customers.")] = 20,
 ) -> None:
-    """Send sample events (one of every type, round-robin over customers) to ingest or Kafka."""
+    """Send sample events (one of every type, round-robin over customers) to ingest or Kafka.
+
+    Over HTTP the key in ``$CW_INGEST_KEY`` (scope ``events:write``) is sent."""
     from churnwatch_runtime.samples import send_samples
 
     sent = asyncio.run(send_samples(CommonSettings(), count=count, to=to, customers=customers))

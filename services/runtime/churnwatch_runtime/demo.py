@@ -1,6 +1,8 @@
 """``churnwatch demo``: the whole system on one machine, with simulated customers flowing through.
 
-Starts the infrastructure, every service that is built (each as its own process, as in
+Starts the infrastructure, creates the demo's keys (an admin key, a key of the save-team agent
+``A-1`` it adds, and the simulator's ``events:write`` key; earlier demo keys are revoked), starts
+every registered service (``churnwatch.services`` entry points, each as its own process, as in
 production), waits until each answers ``/readyz``, then runs the simulator against the ingest API:
 first a history (``history_days`` simulated days ending today, replayed as fast as ingest takes
 them) so that the customers have a past when the user first looks, then the same customers live,
@@ -11,7 +13,7 @@ start of the live phase) stops the processes it started, newest first.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from churnwatch_runtime import local
+from churnwatch_runtime import local, registry
 from churnwatch_runtime.paths import cw_home
 from churnwatch_runtime.settings import CommonSettings
 
@@ -31,40 +33,17 @@ DEFAULT_HISTORY_DAYS = 120
 HISTORY_MARK = "history done:"  # the simulator's line when the replayed history is all sent
 
 
+DEMO_AGENT = "A-1"
+DEMO_TEAM = "save-team"
+
+
 @dataclass(frozen=True)
-class Service:
-    """A process the demo starts: module to run, and the port of its /readyz (if it has one)."""
+class DemoKeys:
+    """The keys the demo creates at start (earlier demo keys of the same names are revoked)."""
 
-    name: str
-    module: str
-    args: tuple[str, ...]
-    port_env: str | None
-    default_port: int | None = None
-
-    @property
-    def port(self) -> int | None:
-        if self.port_env is None:
-            return None
-        return int(os.environ.get(self.port_env, str(self.default_port)))
-
-
-SERVICES = (
-    Service("ingest", "churnwatch_ingest", ("http",), "CW_INGEST_PORT", 8001),
-    Service("raw-validator", "churnwatch_ingest", ("raw",), None),
-    Service("scoring", "churnwatch_scoring", (), "CW_SCORING_PORT", 8003),
-    Service("learner", "churnwatch_scoring.learner", (), None),
-    Service("alerts", "churnwatch_alerts", (), "CW_ALERTS_PORT", 8002),
-    Service("api", "churnwatch_api", (), "CW_API_PORT", 8000),
-)
-
-
-def built(module: str) -> bool:
-    """A service counts as built once its package can be run with ``python -m``."""
-    try:
-        spec = importlib.util.find_spec(f"{module}.__main__")
-    except ModuleNotFoundError:
-        return False
-    return spec is not None
+    admin: str
+    agent: str
+    simulator: str
 
 
 def wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -145,13 +124,14 @@ def run_demo(
     print("starting Kafka and PostgreSQL ...", flush=True)
     env = {**os.environ, **local.start_infra(settings)}
     print(f"  infra up after {time.monotonic() - began:.0f} s", flush=True)
+    keys = make_demo_keys(env)
+    env.setdefault("CW_API_COOKIE_SECURE", "false")  # the dashboard is served over plain http
+    env["CW_INGEST_KEY"] = keys.simulator
+    specs = {svc.name: svc for svc in registry.services()}
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
-        for svc in SERVICES:
-            if not built(svc.module):
-                print(f"  {svc.name}: not built yet, skipped", flush=True)
-                continue
-            proc = spawn(svc.name, ["-m", svc.module, *svc.args], env)
+        for svc in specs.values():
+            proc = spawn(svc.name, svc.argv(), env)
             procs.append((svc.name, proc))
             port = svc.port
             if port is not None:
@@ -161,7 +141,7 @@ def run_demo(
         offset = log.stat().st_size if log.exists() else 0
         args = simulator_args(
             rate=rate, customers=customers, history_days=history,
-            ingest=SERVICES[0].port, bootstrap=env["CW_KAFKA_BOOTSTRAP"],
+            ingest=specs["ingest"].port, bootstrap=env["CW_KAFKA_BOOTSTRAP"],
         )  # fmt: skip
         sim = spawn("simulator", args, env)
         procs.append(("simulator", sim))
@@ -180,7 +160,10 @@ def run_demo(
             replayed = line.removeprefix(HISTORY_MARK).split("; live")[0].strip()
             simulated.insert(0, f"history         {replayed} (replayed through ingest)")
             print(f"  history replayed {took:.0f} s after the start", flush=True)
-        print_banner(cw_home() / "logs", simulated)
+        print_banner(
+            cw_home() / "logs", simulated, keys,
+            ingest=specs["ingest"].port, api=specs["api"].port if "api" in specs else None,
+        )  # fmt: skip
         deadline = time.monotonic() + seconds if seconds > 0 else None
         while deadline is None or time.monotonic() < deadline:
             for name, proc in procs:
@@ -203,15 +186,50 @@ def run_demo(
                 proc.wait()
 
 
-def print_banner(logs: Path, simulated: list[str]) -> None:
-    ingest, api = SERVICES[0].port, SERVICES[-1].port
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One ``churnwatch`` command in a child process (the runtime imports no service)."""
+    return subprocess.run(
+        [sys.executable, "-m", "churnwatch_runtime.cli", *args],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def make_demo_keys(env: dict[str, str]) -> DemoKeys:
+    """Add the demo's save-team agent (if missing) and create its three keys, replacing old ones."""
+    cli(["agents", "add", DEMO_AGENT, "--team", DEMO_TEAM], env)  # fails harmlessly if it exists
+    made = {}
+    for role, scopes, agent in [
+        ("admin", "admin", None),
+        ("agent", "read,tasks:write", DEMO_AGENT),
+        ("simulator", "events:write", None),
+    ]:
+        args = ["keys", "create", "--scopes", scopes, "--name", f"demo-{role}", "--replace"]
+        done = cli([*args, "--json", *(["--agent", agent] if agent else [])], env)
+        if done.returncode != 0:
+            raise RuntimeError(f"could not create the demo's {role} key: {done.stderr.strip()}")
+        made[role] = json.loads(done.stdout)["key"]
+    return DemoKeys(**made)
+
+
+def print_banner(
+    logs: Path, simulated: list[str], keys: DemoKeys, *, ingest: int | None, api: int | None
+) -> None:
+    dashboard = (
+        f"  dashboard/API   http://127.0.0.1:{api}/   (API docs: http://127.0.0.1:{api}/docs)\n"
+        f"  admin key       {keys.admin}\n"
+        f"  agent {DEMO_AGENT} key {keys.agent}   (read, tasks:write; log in with either)\n"
+        if api is not None
+        else ""
+    )
     print(
         "\nchurnwatch demo is running — simulated customers are flowing through.\n"
         + "".join(f"  {line}\n" for line in simulated)
-        + f"  ingest API      http://127.0.0.1:{ingest}/docs   (POST /v1/events)\n"
+        + dashboard
+        + f"  ingest API      http://127.0.0.1:{ingest}/docs   (POST /v1/events, scope"
+        " events:write)\n"
         f"  ingest metrics  http://127.0.0.1:{ingest}/metrics\n"
-        f"  dashboard/API   http://127.0.0.1:{api}/        (when the api service is built)\n"
         "  at-risk list    .venv/bin/churnwatch at-risk   (save-team queue: churnwatch tasks)\n"
+        "  keys            .venv/bin/churnwatch keys list / create / revoke\n"
         f"  logs            {logs}/\n"
         "Ctrl-C stops the services; `churnwatch infra down` stops Kafka and PostgreSQL.\n",
         flush=True,

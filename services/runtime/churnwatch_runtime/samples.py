@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,9 @@ async def send_samples(settings: CommonSettings, *, count: int, to: str, custome
         finally:
             await producer.stop()
         return len(events)
-    async with httpx.AsyncClient(base_url=to, timeout=30) as client:
+    key = os.environ.get("CW_INGEST_KEY")  # a key with events:write (ingest requires one)
+    headers = {"authorization": f"Bearer {key}"} if key else None
+    async with httpx.AsyncClient(base_url=to, timeout=30, headers=headers) as client:
         for start in range(0, len(events), 500):
             response = await client.post("/v1/events", json=events[start : start + 500])
             if response.status_code >= 300:

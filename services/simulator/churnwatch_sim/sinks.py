@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -178,6 +179,7 @@ class HttpSink:
     after ``Retry-After`` when the server says so, else after an exponential backoff, at most
     ``max_retries`` times. 200 and 207 are counted from the response body, 422 counts the whole
     batch as rejected, 413 splits the batch; any other status raises :class:`SinkError`.
+    ``api_key`` (a key with the ``events:write`` scope) is sent as ``Authorization: Bearer``.
     """
 
     RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -193,8 +195,12 @@ class HttpSink:
         timeout: float = 30.0,
         client: httpx.AsyncClient | None = None,
         sleep: Sleep = asyncio.sleep,
+        api_key: str | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + "/v1/events"
+        self.headers = {"content-type": "application/json"}
+        if api_key:
+            self.headers["authorization"] = f"Bearer {api_key}"
         self.batch_size = batch_size
         self.max_retries = max_retries
         self.backoff = backoff
@@ -215,9 +221,7 @@ class HttpSink:
             self.stats.requests += 1
             body = ("[" + ",".join(lines) + "]").encode()
             try:
-                response = await self._client.post(
-                    self.url, content=body, headers={"content-type": "application/json"}
-                )
+                response = await self._client.post(self.url, content=body, headers=self.headers)
             except httpx.TransportError as exc:
                 wait, reason = None, f"{type(exc).__name__}: {exc}"
             else:
@@ -340,8 +344,10 @@ class KafkaSink:
             self._started = False
 
 
-def open_sink(target: str) -> JsonlSink | HttpSink | KafkaSink:
+def open_sink(target: str, *, api_key: str | None = None) -> JsonlSink | HttpSink | KafkaSink:
     """A sink from a target: ``kafka://host:port[/topic]``, ``http(s)://…``, or a file path.
+
+    An HTTP sink sends ``api_key``, else ``$CW_INGEST_KEY`` (ingest needs ``events:write``).
 
     >>> type(open_sink("out.jsonl")).__name__, open_sink("kafka://127.0.0.1:9092/t").topic
     ('JsonlSink', 't')
@@ -351,5 +357,5 @@ def open_sink(target: str) -> JsonlSink | HttpSink | KafkaSink:
         bootstrap, _, topic = rest.partition("/")
         return KafkaSink(bootstrap, topic=topic or "cw.events.raw")
     if target.startswith(("http://", "https://")):
-        return HttpSink(target)
+        return HttpSink(target, api_key=api_key or os.environ.get("CW_INGEST_KEY"))
     return JsonlSink(target)

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from churnwatch_runtime.cli import SERVICES
+from churnwatch_runtime.registry import service_names
 
 COMPOSE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
 
@@ -25,14 +25,12 @@ def test_every_built_service_runs_in_compose() -> None:
         for svc in _services().values()
         if svc.get("command", [])[:2] == ["churnwatch", "run"]
     }
-    assert run <= set(SERVICES)
-    built = {"ingest", "raw-validator", "scoring", "learner", "alerts"}
-    assert built <= run
+    assert run == set(service_names())
 
 
 def test_services_wait_for_init_and_reach_kafka_and_postgres() -> None:
     services = _services()
-    for name in ("ingest", "scoring", "learner", "alerts"):
+    for name in ("ingest", "scoring", "learner", "alerts", "api"):
         svc = services[name]
         assert svc["depends_on"]["init"]["condition"] == "service_completed_successfully"
         assert svc["environment"]["CW_KAFKA_BOOTSTRAP"] == "kafka:9092"
@@ -40,5 +38,17 @@ def test_services_wait_for_init_and_reach_kafka_and_postgres() -> None:
 
 
 def test_the_demo_simulator_reads_actions_back() -> None:
-    command = _services()["simulator"]["command"]
+    command = " ".join(_services()["simulator"]["command"]).split()
     assert command[command.index("--actions-from") + 1] == "kafka://kafka:9092/cw.actions"
+
+
+def test_the_simulator_gets_an_ingest_key() -> None:
+    command = " ".join(_services()["simulator"]["command"])
+    assert "keys create --scopes events:write" in command
+    assert "CW_INGEST_KEY" in command
+
+
+def test_the_api_is_published_on_8000() -> None:
+    api = _services()["api"]
+    assert api["ports"] == ["8000:8000"]
+    assert api["environment"]["CW_API_HOST"] == "0.0.0.0"

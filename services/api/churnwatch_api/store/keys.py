@@ -29,6 +29,7 @@ _REVOKE = text(
     f" RETURNING {_COLUMNS}"
 )
 _END_SESSIONS = text("DELETE FROM api_sessions WHERE key_id = :id")
+_NAMED = text("SELECT id FROM api_keys WHERE name = :name AND revoked_at IS NULL")
 
 
 class UnknownAgent(ValueError):
@@ -87,3 +88,11 @@ async def revoke_key(conn: AsyncConnection, key_id: str) -> KeyInfo | None:
 
 def _info(row: Any) -> KeyInfo:
     return KeyInfo.model_validate({**row, "scopes": list(row["scopes"])})
+
+
+async def revoke_named(conn: AsyncConnection, name: str) -> list[str]:
+    """Revoke every live key called ``name`` (``keys create --replace``); returns their ids."""
+    ids = [str(r[0]) for r in await conn.execute(_NAMED, {"name": name.strip()})]
+    for key_id in ids:
+        await revoke_key(conn, key_id)
+    return ids
