@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from bench.harness import Benchmark, Context, Metric, Target
-from bench.infra import infra, service, services_available, wait_ready
+from bench.infra import infra, ingest_key, service, services_available, wait_ready
 
 SEED = 7
 RATE = 1_000  # events/s
@@ -104,14 +104,14 @@ async def _post(client: Any, body: bytes) -> int:
     return int(orjson.loads(answer.content)["accepted"])
 
 
-async def _steady(base: str, load: Load, seconds: float, triggers: float) -> int:
+async def _steady(base: str, load: Load, seconds: float, triggers: float, key: str) -> int:
     """Open loop at ``RATE`` for ``seconds`` with ``triggers`` trigger customers per second,
     spread evenly; returns the events accepted. Each POST's send time is that of its
     triggers."""
     import httpx
 
     ticks = int(seconds * RATE / BATCH)
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as client:
         tasks = []
         start = time.perf_counter()
@@ -231,10 +231,11 @@ async def _measure(ctx: Context, bootstrap: str, db_url: str) -> list[Metric]:
         base = f"http://127.0.0.1:{ports['ingest']}"
         stop = asyncio.Event()
         reader = asyncio.create_task(_actions(bootstrap, names["actions"], stop))
-        warm = await _steady(base, load, WARMUP_SECONDS, 0.0)
+        key = await ingest_key(db_url)
+        warm = await _steady(base, load, WARMUP_SECONDS, 0.0, key)
         await _drained(db_url, group, warm)
         started = time.perf_counter()
-        measured = await _steady(base, load, seconds, RATE * TRIGGER_SHARE)
+        measured = await _steady(base, load, seconds, RATE * TRIGGER_SHARE, key)
         wall = time.perf_counter() - started
         await _drained(db_url, group, warm + measured)
         await asyncio.sleep(1.0)

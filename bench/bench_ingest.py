@@ -22,7 +22,7 @@ import httpx
 import orjson
 
 from bench.harness import Benchmark, Context, Metric, Reference, Target
-from bench.infra import infra, service, service_available, wait_ready
+from bench.infra import infra, ingest_key, service, service_available, wait_ready
 
 BATCH = 500
 CLIENTS = 4
@@ -68,7 +68,7 @@ def _events(n: int, prefix: str) -> list[dict[str, Any]]:
     return out
 
 
-async def _http_throughput(base: str, bodies: list[bytes]) -> tuple[float, int]:
+async def _http_throughput(base: str, bodies: list[bytes], key: str) -> tuple[float, int]:
     """Batches of ``BATCH`` from ``CLIENTS`` concurrent clients; events/s acknowledged."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
@@ -77,7 +77,8 @@ async def _http_throughput(base: str, bodies: list[bytes]) -> tuple[float, int]:
 
     async def client_loop() -> None:
         nonlocal accepted
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        auth = {"authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=base, timeout=60, headers=auth) as client:
             while not queue.empty():
                 body = queue.get_nowait()
                 answer = await client.post(
@@ -100,17 +101,19 @@ class _Conn:
     load generator would compete with the service it measures.
     """
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, key: str
+    ) -> None:
+        self.reader, self.writer, self.key = reader, writer, key
 
     @classmethod
-    async def open(cls, host: str, port: int) -> _Conn:
-        return cls(*await asyncio.open_connection(host, port))
+    async def open(cls, host: str, port: int, key: str) -> _Conn:
+        return cls(*await asyncio.open_connection(host, port), key)
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         head = (
             f"POST {path} HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"Authorization: Bearer {self.key}\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode() + body)
         status_line = await self.reader.readline()
@@ -125,7 +128,7 @@ class _Conn:
         self.writer.close()
 
 
-async def _http_latency(host: str, port: int, bodies: list[bytes]) -> list[float]:
+async def _http_latency(host: str, port: int, bodies: list[bytes], key: str) -> list[float]:
     """Single-event POSTs on an open-loop schedule of ``SINGLE_RATE``/s; ms from the schedule.
 
     Measuring from the scheduled time (not the send) counts any queueing in the client too, so
@@ -133,7 +136,7 @@ async def _http_latency(host: str, port: int, bodies: list[bytes]) -> list[float
     """
     latencies: list[float] = []
     idle: asyncio.Queue[_Conn] = asyncio.Queue()
-    conns = [await _Conn.open(host, port) for _ in range(64)]
+    conns = [await _Conn.open(host, port, key) for _ in range(64)]
     for conn in conns:
         idle.put_nowait(conn)
 
@@ -248,9 +251,10 @@ async def _measure(ctx: Context, bootstrap: str, db_url: str) -> list[Metric]:
     singles = [orjson.dumps(e) for e in _events(n_single, f"s{run_id}")]
     with service(ctx, ["churnwatch_ingest", "http"], env, "ingest-http.log") as proc:
         await wait_ready(f"{base}/readyz", proc, timeout=60)
-        await _http_throughput(base, [orjson.dumps(_events(BATCH, f"w{run_id}"))])  # warm-up
-        http_rate, accepted = await _http_throughput(base, bodies)
-        latencies = await _http_latency("127.0.0.1", port, singles)
+        key = await ingest_key(db_url)  # the key check is part of what is measured
+        await _http_throughput(base, [orjson.dumps(_events(BATCH, f"w{run_id}"))], key)  # warm
+        http_rate, accepted = await _http_throughput(base, bodies, key)
+        latencies = await _http_latency("127.0.0.1", port, singles, key)
     if accepted != n_http:
         raise RuntimeError(f"{accepted} of {n_http} events accepted")
 

@@ -108,6 +108,20 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 9
     raise TimeoutError(f"{url} not ready in {timeout:.0f} s")
 
 
+async def ingest_key(db_url: str) -> str:
+    """A fresh key with ``events:write`` (ingest requires one on ``POST /v1/events``)."""
+    from churnwatch_api.store.keys import create_key
+    from churnwatch_runtime.db import make_engine
+
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            _, key = await create_key(conn, name="bench", scopes=["events:write"])
+    finally:
+        await engine.dispose()
+    return key
+
+
 async def worker_progress(db_url: str, group: str) -> tuple[int, int]:
     """(offsets committed by a worker group, outbox rows left) — a worker is done when both
     say so: everything consumed is committed and everything it wrote was relayed."""

@@ -26,6 +26,8 @@ from churnwatch_ingest.routes import EVENTS_PATH, router
 from churnwatch_ingest.schemas import event_components, request_examples, request_schema
 from churnwatch_ingest.service import IngestService
 from churnwatch_ingest.settings import IngestSettings
+from churnwatch_runtime.auth import Authenticator
+from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.kafka import ensure_topics, make_producer
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         store = await DedupStore.connect(settings.database_url, size=settings.db_pool_size)
         stack.push_async_callback(store.close)
+        if settings.auth:
+            engine = make_engine(settings.database_url, pool_size=2)
+            stack.push_async_callback(engine.dispose)
+            app.state.auth = Authenticator(engine, ttl_s=settings.auth_cache_ttl_s)
         await producer.start()
         stack.push_async_callback(producer.stop)
         app.state.service = IngestService(

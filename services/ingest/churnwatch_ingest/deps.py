@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from churnwatch.auth import Principal
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.service import IngestService
 from churnwatch_ingest.settings import IngestSettings
@@ -27,7 +29,11 @@ __all__ = [
     "get_service",
     "get_settings",
     "maybe_service",
+    "require_events_write",
 ]
+
+EVENTS_SCOPE = "events:write"
+_bearer = HTTPBearer(auto_error=False, description="An API key with the scope events:write")
 
 
 def get_settings(request: Request) -> IngestSettings:
@@ -55,6 +61,44 @@ def get_service(
     if service is None:
         raise HTTPException(503, "ingest is starting", headers={"Retry-After": "1"})
     return service
+
+
+async def require_events_write(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The sender's key, which must hold ``events:write``; ``None`` with ``CW_INGEST_AUTH=off``.
+
+    401 without a valid key, 403 naming the scope, 503 (Retry-After) while the lifespan has not
+    opened the key store yet or PostgreSQL does not answer.
+    """
+    if not get_settings(request).auth:
+        return None
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "send a key with the scope events:write as `Authorization: Bearer <key>`"
+            " (churnwatch keys create --scopes events:write --name <sender>)",
+            headers={"WWW-Authenticate": 'Bearer realm="churnwatch"'},
+        )
+    auth = getattr(request.app.state, "auth", None)
+    if auth is None:
+        raise HTTPException(503, "ingest is starting", headers={"Retry-After": "1"})
+    try:
+        who: Principal | None = await auth.by_key(credentials.credentials)
+    except Exception as exc:  # the key store is PostgreSQL: unavailable, not unauthorised
+        raise HTTPException(
+            503, "the key store did not answer", headers={"Retry-After": "5"}
+        ) from exc
+    if who is None:
+        raise HTTPException(
+            401,
+            "this API key is unknown, malformed or revoked",
+            headers={"WWW-Authenticate": 'Bearer realm="churnwatch"'},
+        )
+    if not who.allows(EVENTS_SCOPE):
+        raise HTTPException(403, "this key lacks the scope events:write")
+    return who
 
 
 SettingsDep = Annotated[IngestSettings, Depends(get_settings)]

@@ -13,11 +13,17 @@ from collections.abc import Awaitable
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from churnwatch.events import event_json_schema
-from churnwatch_ingest.deps import MaybeServiceDep, MetricsDep, ServiceDep, SettingsDep
+from churnwatch_ingest.deps import (
+    MaybeServiceDep,
+    MetricsDep,
+    ServiceDep,
+    SettingsDep,
+    require_events_write,
+)
 from churnwatch_ingest.results import EmptyBatch, TooManyEvents, response_body, status_code
 from churnwatch_ingest.schemas import Detail, IngestResponse, response_examples
 
@@ -48,6 +54,8 @@ def _responses() -> dict[int | str, dict[str, Any]]:
             "content": {"application/json": {"example": examples[code]}},
         }
     out[413] = {"description": "Too many events or too large a body", "model": Detail}
+    out[401] = {"description": "No key, or an unknown or revoked one", "model": Detail}
+    out[403] = {"description": "The key lacks the scope events:write", "model": Detail}
     return out
 
 
@@ -56,6 +64,7 @@ def _responses() -> dict[int | str, dict[str, Any]]:
     summary="Publish one event or a batch",
     response_class=Response,
     responses=_responses(),
+    dependencies=[Depends(require_events_write)],
 )
 async def post_events(
     request: Request, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep

@@ -39,3 +39,9 @@ class IngestSettings(CommonSettings):
     raw_retry_backoff_s: float = Field(1.0, gt=0)
     raw_metrics_port: int | None = Field(None, description="/metrics of a raw-only process")
     access_log: bool = False
+    auth: bool = Field(
+        True,
+        description="POST /v1/events needs a key with events:write; CW_INGEST_AUTH=off only on"
+        " a trusted network",
+    )
+    auth_cache_ttl_s: float = Field(5.0, ge=0, description="how long a verified key is trusted")

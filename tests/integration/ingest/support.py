@@ -19,12 +19,16 @@ PARTITIONS = 3
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app inside its lifespan, driven in-process over ASGI."""
+async def serve(app: FastAPI, key: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app inside its lifespan, driven in-process over ASGI; ``key`` sent as a bearer."""
+    headers = {"Authorization": f"Bearer {key}"} if key else None
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://ingest", timeout=30
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://ingest",
+            timeout=30,
+            headers=headers,
         ) as client,
     ):
         yield client

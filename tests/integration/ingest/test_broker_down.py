@@ -16,11 +16,11 @@ pytestmark = pytest.mark.integration
 
 
 async def test_broker_down_means_503_and_nothing_recorded_then_recovery(
-    kafka: Broker, ingest_settings: IngestSettings
+    kafka: Broker, ingest_settings: IngestSettings, ingest_key: str
 ) -> None:
     prefix = unique("down")
     warm, during = event(0, prefix=prefix), event(1, prefix=prefix)
-    async with serve(create_app(ingest_settings)) as client:
+    async with serve(create_app(ingest_settings), key=ingest_key) as client:
         assert (await client.post("/v1/events", json=warm)).status_code == 200
 
         await asyncio.to_thread(kafka.stop)

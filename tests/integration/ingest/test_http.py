@@ -19,10 +19,11 @@ pytestmark = pytest.mark.integration
 
 async def test_posted_events_are_on_cw_events_keyed_by_customer_in_order(
     ingest_settings: IngestSettings,
+    ingest_key: str,
 ) -> None:
     customers = [f"C-{i}" for i in range(5)]
     events = [event(n, customers[n % 5], prefix="ord") for n in range(60)]
-    async with serve(create_app(ingest_settings)) as client:
+    async with serve(create_app(ingest_settings), key=ingest_key) as client:
         single = await client.post("/v1/events", json=events[0])
         batch1 = await client.post("/v1/events", json=events[1:30])
         batch2 = await client.post("/v1/events", content=orjson.dumps(events[30:]))
@@ -53,17 +54,19 @@ async def test_posted_events_are_on_cw_events_keyed_by_customer_in_order(
 
 async def test_a_duplicate_is_not_republished_even_after_a_restart(
     ingest_settings: IngestSettings,
+    ingest_key: str,
 ) -> None:
     prefix = unique("dup")
     events = [event(n, f"C-{n % 2}", prefix=prefix) for n in range(4)]
-    async with serve(create_app(ingest_settings)) as client:
+    async with serve(create_app(ingest_settings), key=ingest_key) as client:
         first = await client.post("/v1/events", json=events[:3])
         again = await client.post("/v1/events", json=[events[0], events[3], events[3]])
     assert first.json()["accepted"] == 3
     assert again.status_code == 200
     assert [r["status"] for r in again.json()["results"]] == ["duplicate", "accepted", "duplicate"]
 
-    async with serve(create_app(ingest_settings)) as client:  # a new process, the same database
+    # a new process, the same database
+    async with serve(create_app(ingest_settings), key=ingest_key) as client:
         after_restart = await client.post("/v1/events", json=events)
     assert after_restart.status_code == 200
     assert after_restart.json()["duplicates"] == 4
@@ -75,9 +78,10 @@ async def test_a_duplicate_is_not_republished_even_after_a_restart(
 
 async def test_concurrent_requests_with_one_event_id_publish_it_once(
     ingest_settings: IngestSettings,
+    ingest_key: str,
 ) -> None:
     same = event(1, prefix=unique("race"))
-    async with serve(create_app(ingest_settings)) as client:
+    async with serve(create_app(ingest_settings), key=ingest_key) as client:
         answers = await asyncio.gather(*(client.post("/v1/events", json=same) for _ in range(8)))
     statuses = sorted(a.json()["results"][0]["status"] for a in answers)
     assert statuses == ["accepted"] + ["duplicate"] * 7
@@ -87,6 +91,7 @@ async def test_concurrent_requests_with_one_event_id_publish_it_once(
 
 async def test_a_batch_with_bad_events_rejects_exactly_those(
     ingest_settings: IngestSettings,
+    ingest_key: str,
 ) -> None:
     prefix = unique("mix")
     good = [event(n, prefix=prefix) for n in range(4)]
@@ -96,7 +101,7 @@ async def test_a_batch_with_bad_events_rejects_exactly_those(
     unknown["event_type"] = "purchased"
     future = event(12, prefix=prefix, occurred_at="2999-01-01T00:00:00Z")
     body = [good[0], negative, good[1], unknown, good[2], future, good[3]]
-    async with serve(create_app(ingest_settings)) as client:
+    async with serve(create_app(ingest_settings), key=ingest_key) as client:
         mixed = await client.post("/v1/events", json=body)
         all_bad = await client.post("/v1/events", json=[negative, unknown])
         too_many = await client.post("/v1/events", json=[good[0]] * 1001)
@@ -124,8 +129,8 @@ async def test_a_batch_with_bad_events_rejects_exactly_those(
     )
 
 
-async def test_health_schema_and_metrics(ingest_settings: IngestSettings) -> None:
-    async with serve(create_app(ingest_settings)) as client:
+async def test_health_schema_and_metrics(ingest_settings: IngestSettings, ingest_key: str) -> None:
+    async with serve(create_app(ingest_settings), key=ingest_key) as client:
         await client.post("/v1/events", json=[event(1, prefix=unique("m")), {"event_id": "x"}])
         health = await client.get("/healthz")
         ready = await client.get("/readyz")
