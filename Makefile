@@ -16,6 +16,7 @@ lint: bootstrap
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
 	$(VENV)/mypy
+	$(VENV)/lint-imports --no-cache --no-logo
 
 test: lint
 	$(VENV)/python -m pytest -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
