@@ -18,6 +18,7 @@ from churnwatch_api.routes import ROUTERS
 from churnwatch_api.settings import ApiSettings
 from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
+from churnwatch_runtime.docs import mount_docs
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1",
         description=_DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,  # served from the package's own assets (no CDN): churnwatch_api.docs
+        docs_url=None,  # served from the package's own assets (no CDN): mount_docs
         redoc_url=None,
     )
     metrics = ApiMetrics()
@@ -60,6 +61,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     problems.install(app)
+    mount_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     if STATIC_DIR.is_dir():

@@ -28,6 +28,7 @@ from churnwatch_ingest.service import IngestService
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
+from churnwatch_runtime.docs import mount_docs
 from churnwatch_runtime.kafka import ensure_topics, make_producer
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,14 @@ every accepted event**. `event_id` is the idempotency key: a re-sent event is a 
 def create_app(settings: IngestSettings, *, run_raw: bool = False) -> FastAPI:
     """The ingest app; with ``run_raw`` its lifespan also runs the Kafka-native validator."""
     app = FastAPI(
-        title="churnwatch ingest", version="1", description=_DESCRIPTION, lifespan=lifespan
+        title="churnwatch ingest",
+        version="1",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc from the package's assets (no CDN): mount_docs
+        redoc_url=None,
     )
+    mount_docs(app)
     app.state.settings = settings
     app.state.metrics = IngestMetrics()
     app.state.run_raw = run_raw
