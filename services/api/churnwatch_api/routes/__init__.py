@@ -6,10 +6,28 @@ one: import it here and append it to the list (a one-line edit).
 
 from fastapi import APIRouter
 
-from churnwatch_api.routes import health, keys, session
+from churnwatch_api.routes import (
+    agents,
+    at_risk,
+    customers,
+    health,
+    keys,
+    live,
+    playbooks,
+    session,
+    tasks,
+    uplift,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
     session.router,
     keys.router,
+    customers.router,
+    at_risk.router,
+    tasks.router,
+    agents.router,
+    uplift.router,
+    playbooks.router,
+    live.router,
 ]
