@@ -30,6 +30,7 @@ from churnwatch.value import RetailStats, update
 from churnwatch_runtime.worker import Batch, OutboxMessage, Record
 from churnwatch_scoring import store
 from churnwatch_scoring.hotload import ModelSource
+from churnwatch_scoring.kpi_hook import KpiHook
 from churnwatch_scoring.metrics import ScoringMetrics
 from churnwatch_scoring.pipeline import ChunkWriter
 from churnwatch_scoring.population import Population
@@ -94,6 +95,7 @@ class ScoringProcessor:
         self.models = models or ModelSource()
         self.metrics = metrics or ScoringMetrics()
         self.population = population or Population()
+        self.kpis = KpiHook(config.options.value.basis)  # KPI aggregates (H11-kpi)
         self._cache: dict[TopicPartition, OrderedDict[str, Entry]] = {}
         self._max_seen: dict[TopicPartition, datetime] = {}  # max event time consumed
         self._stored_wm: dict[TopicPartition, datetime] = {}  # watermark last committed
@@ -142,6 +144,7 @@ class ScoringProcessor:
 
     async def process(self, conn: AsyncConnection, batch: Batch) -> None:
         started = time.perf_counter()
+        self.kpis.begin()
         pg = await store.raw(conn)
         await self.models.refresh(pg)
         self._note_model()
@@ -161,6 +164,7 @@ class ScoringProcessor:
             await writer.settle()
             raise
         await writer.wait()
+        await self.kpis.flush(pg)
         await self._write_watermarks(pg, batch)
         self._evict()
         m = self.metrics
@@ -198,6 +202,7 @@ class ScoringProcessor:
                 if i % every == 0:
                     await asyncio.sleep(0)  # the writer sends its next statement
             result = finish(scored, clv, self.population, opts)
+            self.kpis.scored(scored, result.records, self.population)
             messages.extend(
                 OutboxMessage(
                     self.config.scores_topic,
@@ -273,6 +278,7 @@ class ScoringProcessor:
             if not apply(entry.profile, ev):
                 continue
             applied += 1
+            self.kpis.event(tp.partition, ev, entry.profile, late=clock > at)
             if isinstance(ev, PurchaseEvent):
                 entry.retail = update(entry.retail, at, ev.attributes.amount)
             elif isinstance(ev, CustomerErasedEvent):

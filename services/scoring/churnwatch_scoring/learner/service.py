@@ -247,16 +247,21 @@ class Learner:
     async def _checkpoint(self, conn: AsyncConnection) -> int:
         state = self.state
         assert state is not None
-        return await store.insert_checkpoint(
+        at, quality = self.clock(), quality_json(state.quality())
+        version = await store.insert_checkpoint(
             conn,
             keep=self.settings.checkpoint_keep,
             model_version=state.version,
-            created_at=self.clock(),
+            created_at=at,
             state=state.to_bytes(),
             serving=state.serving().to_bytes(),
             labels_seen=state.labels + state.skipped_treated,
-            quality=quality_json(state.quality()),
+            quality=quality,
         )
+        # the quality history outlives the checkpoints kept (GET /v1/model draws it over time)
+        detail = {**quality, "checkpoint": version}
+        await store.insert_records(conn, [{"kind": "quality", "at": at, "detail": detail}])
+        return version
 
     # -- CLV -----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ Revises: 0031
 Create Date: 2026-12-04
 """
 
-import sqlalchemy as sa  # noqa: F401
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0032"
@@ -23,6 +23,7 @@ _AT_RISK_SORTS = (
 
 
 def upgrade() -> None:
+    _kpi_tables()  # H11-kpi (below)
     # --- H11-endpoints: indexes of the API's lists (at-risk keyset pages, id search). One
     # (sort column, customer_id) index per at-risk sort, so a page is an index range scan at 1M
     # customers; the old single-column value-at-risk index is superseded by the composite one.
@@ -43,3 +44,61 @@ def downgrade() -> None:
     for name, _ in _AT_RISK_SORTS:
         op.execute(f"DROP INDEX IF EXISTS {name}")
     # --- end H11-endpoints
+    _drop_kpi_tables()  # H11-kpi (below)
+
+
+# -- H11-kpi: KPI and data-quality aggregates (docs/kpis-as-built.md) -------------------------
+
+
+def _kpi_tables() -> None:
+    """Daily deltas keyed by event day and cut, running totals, the per-customer state the deltas
+    are taken against, and data-quality counts. ``partition`` (the cw.events partition) keeps
+    two scoring workers off each other's rows; ``shard`` does the same for ingest requests."""
+    op.create_table(
+        "kpi_daily",
+        sa.Column("cut", sa.Text, nullable=False),  # all | tier | segment | source
+        sa.Column("day", sa.Date, nullable=False),  # event time (UTC day)
+        sa.Column("cut_value", sa.Text, nullable=False),
+        sa.Column("metric", sa.Text, nullable=False),
+        sa.Column("partition", sa.Integer, nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.PrimaryKeyConstraint(
+            "cut", "day", "cut_value", "metric", "partition", name="pk_kpi_daily"
+        ),
+    )
+    op.create_table(
+        "kpi_totals",
+        sa.Column("cut", sa.Text, nullable=False),
+        sa.Column("cut_value", sa.Text, nullable=False),
+        sa.Column("metric", sa.Text, nullable=False),
+        sa.Column("partition", sa.Integer, nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.PrimaryKeyConstraint("cut", "cut_value", "metric", "partition", name="pk_kpi_totals"),
+    )
+    op.create_table(
+        "kpi_customer_state",
+        sa.Column("customer_id", sa.Text, primary_key=True),
+        sa.Column("state", sa.Text, nullable=False),  # churnwatch.kpis.CustomerState, packed
+    )
+    op.create_table(
+        "quality_daily",
+        sa.Column("day", sa.Date, nullable=False),  # day received (UTC wall clock)
+        sa.Column("source", sa.Text, nullable=False),  # the event's source field
+        sa.Column("outcome", sa.Text, nullable=False),  # accepted|duplicate|rejected|dlq|late
+        sa.Column("reason", sa.Text, nullable=False),  # error code, or ''
+        sa.Column("path", sa.Text, nullable=False),  # http | raw | scoring
+        sa.Column("shard", sa.SmallInteger, nullable=False),
+        sa.Column("count", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day", "source", "outcome", "reason", "path", "shard", name="pk_quality_daily"
+        ),
+    )
+    op.create_index("ix_tasks_closed_at", "tasks", ["closed_at"])
+    op.create_index("ix_tasks_sla_due_at", "tasks", ["sla_due_at"])
+
+
+def _drop_kpi_tables() -> None:
+    op.drop_index("ix_tasks_sla_due_at", "tasks")
+    op.drop_index("ix_tasks_closed_at", "tasks")
+    for table in ("quality_daily", "kpi_customer_state", "kpi_totals", "kpi_daily"):
+        op.drop_table(table)
