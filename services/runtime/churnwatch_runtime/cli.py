@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -109,46 +109,91 @@ def produce(
     typer.echo(f"sent {sent} events")
 
 
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON array (for scripts).")]
+AsCsv = Annotated[bool, typer.Option("--csv", help="CSV with a header (for spreadsheets).")]
+
+
+def _exported(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> bool:
+    """Print ``rows`` as JSON or CSV if asked (ids whole); False: print the table instead."""
+    from churnwatch_runtime.views import export
+
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+    if as_json or as_csv:
+        typer.echo(export(rows, "json" if as_json else "csv"), nl=as_json)
+    return as_json or as_csv
+
+
+def _console() -> Any:
+    """The terminal's width, or 250 columns in a pipe (rich's 80 would squeeze the columns)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 250)
+
+
+def _id_column(table: Any, name: str, rows: list[dict[str, Any]], key: str) -> None:
+    """A column that is never cut: as wide as its longest id, even in a pipe."""
+    table.add_column(name, no_wrap=True, min_width=max([len(name), *(len(r[key]) for r in rows)]))
+
+
 @app.command("at-risk")
-def at_risk(limit: Annotated[int, typer.Option(help="How many customers.")] = 20) -> None:
+def at_risk(
+    limit: Annotated[int, typer.Option(help="How many customers.")] = 20,
+    as_json: AsJson = False,
+    as_csv: AsCsv = False,
+) -> None:
     """Customers at high or critical churn risk, most value at risk first, with the reasons.
 
     CLV is the expected value (risk priced in); "if kept" is the value if the customer stays,
     which tiers and value at risk rank (docs/scoring.md "Value basis")."""
-    from rich.console import Console
     from rich.table import Table
 
     from churnwatch_runtime.views import AT_RISK, fetch, reason_text
 
-    table = Table(
-        "customer", "band", "p(churn)", "tier", "stage", "CLV", "if kept", "at risk", "why"
-    )  # fmt: skip
-    for r in fetch(CommonSettings().database_url, AT_RISK, limit=limit):
+    rows = fetch(CommonSettings().database_url, AT_RISK, limit=limit)
+    if _exported(rows, as_json, as_csv):
+        return
+    table = Table()
+    _id_column(table, "customer", rows, "customer_id")
+    for name in ("band", "p(churn)", "tier", "stage", "CLV", "if kept", "at risk", "why"):
+        table.add_column(name)
+    for r in rows:
         kept = r["value_if_retained"]
         table.add_row(
             r["customer_id"], r["band"], f"{r['churn_probability']:.2f}", r["tier"],
             r["lifecycle_stage"], f"{r['clv']:,.0f}", "" if kept is None else f"{kept:,.0f}",
             f"{r['value_at_risk']:,.0f}", reason_text(r["reasons"]),
         )  # fmt: skip
-    Console().print(table)
+    _console().print(table)
 
 
 @app.command("tasks")
-def tasks(limit: Annotated[int, typer.Option(help="How many tasks.")] = 20) -> None:
-    """The save team's open task queue, highest priority first."""
-    from rich.console import Console
+def tasks(
+    limit: Annotated[int, typer.Option(help="How many tasks.")] = 20,
+    as_json: AsJson = False,
+    as_csv: AsCsv = False,
+) -> None:
+    """The save team's open task queue, highest priority first; OVERDUE: still waiting for
+    the first contact after the SLA due time."""
     from rich.table import Table
 
     from churnwatch_runtime.views import TASKS, fetch, reason_text
 
-    table = Table("customer", "playbook", "state", "tier", "at risk", "SLA due", "why")
-    for r in fetch(CommonSettings().database_url, TASKS, limit=limit):
+    rows = fetch(CommonSettings().database_url, TASKS, limit=limit)
+    if _exported(rows, as_json, as_csv):
+        return
+    table = Table()
+    _id_column(table, "task", rows, "task_id")
+    _id_column(table, "customer", rows, "customer_id")
+    for name in ("playbook", "state", "tier", "at risk", "SLA due", "assignee", "why"):
+        table.add_column(name)
+    for r in rows:
+        due = f"{r['sla_due_at']:%Y-%m-%d %H:%M}" + (" OVERDUE" if r["overdue"] else "")
         table.add_row(
-            r["customer_id"], r["playbook_id"], r["state"], r["tier"],
-            f"{r['value_at_risk']:,.0f}", f"{r['sla_due_at']:%Y-%m-%d %H:%M}",
-            reason_text(r["reasons"]),
+            r["task_id"], r["customer_id"], r["playbook_id"], r["state"], r["tier"],
+            f"{r['value_at_risk']:,.0f}", due, r["assignee"] or "-", reason_text(r["reasons"]),
         )  # fmt: skip
-    Console().print(table)
+    _console().print(table)
 
 
 @app.command("schema")

@@ -5,8 +5,12 @@ Read-only queries against the tables the services maintain; the numbers mean wha
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import create_engine, text
 
 from churnwatch_runtime.db import sync_url
@@ -21,7 +25,10 @@ LIMIT :limit
 """
 
 TASKS = """
-SELECT task_id, customer_id, playbook_id, state, tier, value_at_risk, sla_due_at, reasons
+SELECT task_id, customer_id, playbook_id, state, tier, value_at_risk, sla_due_at, reasons,
+       assignee,
+       (state IN ('open', 'assigned') AND first_contact_at IS NULL AND sla_due_at < now())
+         AS overdue
 FROM tasks
 WHERE state IN ('open', 'assigned', 'in_progress')
 ORDER BY priority DESC, sla_due_at
@@ -48,3 +55,33 @@ def reason_text(reasons: Any, k: int = 2) -> str:
     """
     texts = (r if isinstance(r, str) else r.get("text") for r in (reasons or [])[:k])
     return "; ".join(str(t) for t in texts if t)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return reason_text(value, k=len(value))
+    return value
+
+
+def export(rows: list[dict[str, Any]], fmt: str) -> str:
+    """Rows as ``json`` (one array, reasons kept whole) or ``csv`` (reasons joined); ids are
+    never shortened, whatever the terminal — for pipes and spreadsheets.
+
+    >>> rows = [{"customer_id": "C-0000001042", "reasons": [{"text": "NPS 3"}], "p": 0.5}]
+    >>> print(export(rows, "csv"), end="")
+    customer_id,reasons,p
+    C-0000001042,NPS 3,0.5
+    >>> export(rows, "json")
+    '[{"customer_id":"C-0000001042","reasons":[{"text":"NPS 3"}],"p":0.5}]'
+    """
+    if fmt == "json":
+        return orjson.dumps(rows, default=str).decode()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if rows:
+        writer.writerow(rows[0].keys())
+    for row in rows:
+        writer.writerow([_cell(v) for v in row.values()])
+    return out.getvalue()

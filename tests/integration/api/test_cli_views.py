@@ -1,0 +1,50 @@
+"""``churnwatch at-risk`` / ``churnwatch tasks`` piped: whole ids, --json and --csv, overdue marks
+(on the real database; the CLI runs the same queries as ever, now exportable)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.testing import CliRunner
+
+from churnwatch_runtime.cli import app
+from tests.integration.api.seed import HOUR, add_scores, add_tasks, score_row, task_row
+
+pytestmark = pytest.mark.integration
+LONG = "C-0000000000001042-customer-with-a-long-id"
+
+
+async def test_piped_tables_and_exports(
+    db: AsyncEngine, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    await add_scores(db, score_row(LONG, var=900.0), score_row("C-2", var=100.0))
+    await add_tasks(db, task_row("T-late", LONG, created=now - 30 * HOUR, due=now - 22 * HOUR),
+                    task_row("T-fresh", "C-2", created=now, due=now + 8 * HOUR))  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    runner = CliRunner()
+
+    table = runner.invoke(app, ["at-risk"])  # CliRunner is a pipe: 80 columns
+    assert table.exit_code == 0, table.output
+    assert LONG in table.output
+    as_json = orjson.loads(runner.invoke(app, ["at-risk", "--json"]).output)
+    assert [r["customer_id"] for r in as_json] == [LONG, "C-2"]
+    assert as_json[0]["reasons"][0]["text"] == "no activity for 38 days"
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["at-risk", "--csv"]).output)))
+    assert [r["customer_id"] for r in rows] == [LONG, "C-2"]
+    both = runner.invoke(app, ["at-risk", "--csv", "--json"])
+    assert both.exit_code != 0
+
+    queue = runner.invoke(app, ["tasks"])
+    assert queue.exit_code == 0, queue.output
+    late_line = next(line for line in queue.output.splitlines() if "T-late" in line)
+    assert "OVERDUE" in late_line
+    assert LONG in queue.output
+    assert "OVERDUE" not in next(ln for ln in queue.output.splitlines() if "T-fresh" in ln)
+    tasks = {r["task_id"]: r for r in orjson.loads(runner.invoke(app, ["tasks", "--json"]).output)}
+    assert (tasks["T-late"]["overdue"], tasks["T-fresh"]["overdue"]) == (True, False)
