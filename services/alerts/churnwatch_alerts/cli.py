@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from churnwatch.errors import ChurnError
 from churnwatch_alerts import agents as ag
 from churnwatch_alerts import worktasks as wt
+from churnwatch_alerts.backlog import Backlog, assign_backlog
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.settings import CommonSettings
 
@@ -162,9 +163,18 @@ def agents_add(
     senior: Annotated[bool, typer.Option(help="Takes platinum and gold customers first.")] = False,
     max_open: Annotated[int, typer.Option(help="Most tasks assigned or in progress.")] = 20,
 ) -> None:
-    """Add an active agent."""
-    made = _run(lambda e: ag.add_agent(e, agent, team, senior=senior, max_open=max_open))
+    """Add an active agent; the team's unassigned open tasks are given out at once (the
+    alerts assignment policy), so tasks created before the agent existed do not wait."""
+
+    async def add(engine: AsyncEngine) -> tuple[ag.AgentView, Backlog]:
+        made = await ag.add_agent(engine, agent, team, senior=senior, max_open=max_open)
+        return made, await assign_backlog(engine, actor=_actor(None), team=team)
+
+    made, backlog = _run(add)
     typer.echo(_agent_line(made))
+    mine = [t for t, a in backlog.assigned if a == agent]
+    if backlog.assigned:
+        typer.echo(f"assigned {len(backlog.assigned)} waiting task(s), {len(mine)} to {agent}")
 
 
 @agents_app.command("update")

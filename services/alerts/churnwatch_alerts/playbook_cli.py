@@ -7,6 +7,7 @@ Thin: each command opens one transaction and calls `churnwatch_alerts.catalog` (
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -14,12 +15,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch.alerts import PlaybookError
 from churnwatch.errors import ChurnError
 from churnwatch_alerts import catalog
+from churnwatch_alerts.uplift_view import EarlyCount, early_counts, latest_reports
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.settings import CommonSettings
 
@@ -112,14 +113,6 @@ def disable(playbook_id: str) -> None:
     typer.echo(f"{playbook_id}: disabled")
 
 
-_LATEST = """
-SELECT * FROM uplift_reports
-WHERE computed_at = (SELECT max(computed_at) FROM uplift_reports)
-  AND (CAST(:playbook AS text) IS NULL OR playbook_id = :playbook)
-ORDER BY playbook_id, segment <> 'all', segment
-"""
-
-
 def _pct(value: Any, low: Any = None, high: Any = None) -> str:
     if value is None:
         return "n/a"
@@ -134,13 +127,9 @@ def uplift(
     """Treated vs control churn, the honest save rate with its 95% interval, customers and
     value saved, raw save rate and SLA attainment, per playbook and tier."""
 
-    async def fetch(conn: AsyncConnection) -> list[dict[str, Any]]:
-        result = await conn.execute(text(_LATEST), {"playbook": playbook})
-        return [dict(r._mapping) for r in result]
-
-    rows = _run(fetch)
+    rows = _run(lambda c: latest_reports(c, playbook))
     if not rows:
-        typer.echo("no uplift report yet: the alerts service's uplift job writes one hourly")
+        _so_far(_run(lambda c: early_counts(c, playbook)))
         return
     table = Table(
         "playbook", "segment", "treated", "control", "churn T", "churn C",
@@ -165,3 +154,21 @@ def _share(value: float | None) -> str:
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.1f}"
+
+
+def _so_far(counts: list[EarlyCount]) -> None:
+    """Before the job's first report: the experiment log's counts from the first exposure on."""
+    typer.echo("no uplift report yet (the alerts service's uplift job writes one hourly and"
+               " judges an exposure once its horizon has passed); so far:")  # fmt: skip
+    if not counts:
+        typer.echo("no exposure yet")
+        return
+    table = Table("playbook", "segment", "treated", "control", "resolved T", "resolved C",
+                  "churned T", "churned C", "since")  # fmt: skip
+    for c in counts:
+        since = "-" if c.first_exposed_at is None else f"{c.first_exposed_at:%Y-%m-%d %H:%M}"
+        table.add_row(
+            c.playbook_id, c.segment, str(c.treated), str(c.control), str(c.resolved_treated),
+            str(c.resolved_control), str(c.churned_treated), str(c.churned_control), since,
+        )  # fmt: skip
+    Console(width=None if sys.stdout.isatty() else 250).print(table)  # pipes: ids whole

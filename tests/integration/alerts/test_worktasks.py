@@ -343,7 +343,7 @@ def test_cli_smoke(fresh_database: str, monkeypatch: pytest.MonkeyPatch) -> None
     assert "ann  save  senior  active  load 0/2" in ok(
         "agents", "add", "ann", "--team", "save", "--senior", "--max-open", "2"
     )
-    assert "T-1  open" in ok("task", "list")
+    assert "T-1  assigned" in ok("task", "list")  # the waiting task went to the new agent
     assert "assigned" in ok("task", "assign", "T-1", "ann")
     assert "T-1  assigned" in ok("task", "list", "--mine", "ann")
     assert "load 1/2" in ok("agents", "list")
@@ -369,7 +369,7 @@ def test_cli_smoke(fresh_database: str, monkeypatch: pytest.MonkeyPatch) -> None
         actors = conn.execute(text("SELECT actor FROM task_audit ORDER BY id")).scalars().all()
     sync.dispose()
     assert tuple(stored) == ("won", "won", True)
-    assert actors == ["lead", "ann", "lead"]
+    assert actors == ["lead", "lead", "ann", "lead"]
 
 
 def test_migration_0023_downgrades_and_upgrades(fresh_database: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, datetime
@@ -48,3 +49,33 @@ async def test_piped_tables_and_exports(
     assert "OVERDUE" not in next(ln for ln in queue.output.splitlines() if "T-fresh" in ln)
     tasks = {r["task_id"]: r for r in orjson.loads(runner.invoke(app, ["tasks", "--json"]).output)}
     assert (tasks["T-late"]["overdue"], tasks["T-fresh"]["overdue"]) == (True, False)
+
+
+async def test_uplift_so_far_and_agent_backlog_from_the_cli(
+    db: AsyncEngine, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from churnwatch_alerts.cli import agents_app
+    from churnwatch_alerts.playbook_cli import uplift_app
+    from tests.integration.api.seed import add_exposure, scalar
+
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    monkeypatch.setenv("CW_ACTOR", "lead")
+    runner = CliRunner()
+    empty = await asyncio.to_thread(runner.invoke, uplift_app, [])  # it runs its own loop
+    assert "no exposure yet" in empty.output
+    await add_exposure(db, "X-1", "C-1", arm="treated")
+    await add_exposure(db, "X-2", "C-2", arm="control", churned=True)
+    early = await asyncio.to_thread(runner.invoke, uplift_app, [])
+    assert early.exit_code == 0, early.output
+    line = next(ln for ln in early.output.splitlines() if "save_call_vip" in ln and "all" in ln)
+    cells = [c.strip() for c in line.split("│")][3:9]
+    # treated, control, resolved T, resolved C, churned T, churned C
+    assert cells == ["1", "1", "0", "1", "0", "1"]
+
+    await add_tasks(db, task_row("T-1", "C-1"), task_row("T-2", "C-2"))
+    added = await asyncio.to_thread(
+        runner.invoke, agents_app, ["add", "A-5", "--team", "save", "--max-open", "1"]
+    )
+    assert added.exit_code == 0, added.output
+    assert "assigned 1 waiting task(s), 1 to A-5" in added.output
+    assert await scalar(db, "SELECT count(*) FROM tasks WHERE assignee = 'A-5'") == 1
