@@ -82,6 +82,11 @@ class DedupStore:
         )
         return cls(pool)
 
+    @property
+    def pool(self) -> Any:
+        """The asyncpg pool, shared with the data-key store (`churnwatch_ingest.personal`)."""
+        return self._pool
+
     async def close(self) -> None:
         await self._pool.close()
 

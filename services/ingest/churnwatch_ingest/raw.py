@@ -26,10 +26,11 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 
-from churnwatch.events import Event, EventRejected, ValidationLimits, event_to_json
+from churnwatch.events import Event, EventRejected, ValidationLimits
 from churnwatch_ingest.dedup import DedupStore, Reservation, purge_forever
 from churnwatch_ingest.dlq import check_record, dlq_headers
 from churnwatch_ingest.metrics import IngestMetrics
+from churnwatch_ingest.personal import KeyStore, seal_events
 from churnwatch_ingest.publisher import OutRecord, event_headers, publish
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_runtime.kafka import ensure_topics, make_consumer, make_producer
@@ -78,6 +79,7 @@ class RawValidator:
     store: DedupStore | None
     metrics: IngestMetrics
     settings: IngestSettings
+    keys: KeyStore | None = None  # None: personal attributes are dropped, never sent in clear
 
     async def run(self, stop: asyncio.Event) -> None:
         limits = _limits(self.settings)
@@ -101,13 +103,15 @@ class RawValidator:
         now = datetime.now(UTC)
         plan = plan_batch(batch, now=now, limits=limits)
         ids = [e.event_id for _, e in plan.valid]
+        sealed = await seal_events(self.keys, [e for _, e in plan.valid])  # before reserving
+        values = dict(zip(ids, sealed, strict=True))
         async with self._reserve(plan, now) as reservation:
             fresh = [
                 (r, e)
                 for r, e in plan.valid
                 if reservation is None or e.event_id in reservation.new
             ]
-            records = self._outputs(fresh, plan.dead, now)
+            records = self._outputs(fresh, plan.dead, now, values)
             errors = await publish(
                 self.producer,
                 records,
@@ -145,6 +149,7 @@ class RawValidator:
         valid: list[tuple[ConsumerRecord[bytes, bytes], Event]],
         dead: list[tuple[ConsumerRecord[bytes, bytes], EventRejected]],
         now: datetime,
+        values: Mapping[str, bytes],
     ) -> list[OutRecord]:
         topics = self.settings.topics
         stamp = now.isoformat().encode()
@@ -152,7 +157,7 @@ class RawValidator:
             OutRecord(
                 topics.events,
                 e.customer_id.encode(),
-                event_to_json(e),
+                values[e.event_id],
                 event_headers(_SOURCE_B, stamp, e.event_type),
             )
             for _, e in valid
@@ -212,6 +217,7 @@ async def raw_validator(
             settings.kafka_bootstrap,
             [topics.events_raw, topics.events, topics.events_dlq],
             partitions=settings.topic_partitions,
+            per_topic=settings.topic_configs(),
         )
     store = None
     if settings.raw_dedup:
@@ -237,6 +243,7 @@ async def raw_validator(
                 store=store,
                 metrics=metrics or IngestMetrics(),
                 settings=settings,
+                keys=KeyStore(store.pool) if store is not None else None,
             )
         finally:
             await consumer.stop()

@@ -21,11 +21,11 @@ from churnwatch.events import (
     EventRejected,
     FieldError,
     ValidationLimits,
-    event_to_json,
     parse_event,
 )
 from churnwatch_ingest.dedup import DedupStore
 from churnwatch_ingest.metrics import IngestMetrics
+from churnwatch_ingest.personal import KeyStore, seal_events
 from churnwatch_ingest.publisher import OutRecord, event_headers, publish
 from churnwatch_ingest.results import EventResult, split_body
 
@@ -78,6 +78,11 @@ class IngestService:
     limits: ValidationLimits
     max_batch: int
     publish_timeout: float
+    keys: KeyStore | None = None  # data keys for personal attributes; default: the store's pool
+
+    def __post_init__(self) -> None:
+        if self.keys is None:
+            self.keys = KeyStore(self.store.pool)
 
     async def ingest(self, body: bytes) -> list[EventResult]:
         """Per-event results for a body; raises `TooManyEvents` / `EmptyBatch` for the body."""
@@ -94,6 +99,10 @@ class IngestService:
     ) -> list[EventResult]:
         ids = [e.event_id for _, e in valid]
         try:
+            # sealed before the reservation: the keys commit first, on their own connection
+            sealed = dict(
+                zip(ids, await seal_events(self.keys, [e for _, e in valid]), strict=True)
+            )
             async with self.store.reserve(
                 ids, [e.customer_id for _, e in valid], received_at=received_at
             ) as reservation:
@@ -103,7 +112,7 @@ class IngestService:
                     OutRecord(
                         self.topic,
                         e.customer_id.encode(),
-                        event_to_json(e),
+                        sealed[e.event_id],
                         event_headers(_SOURCE_B, stamp, e.event_type),
                     )
                     for _, e in fresh

@@ -58,6 +58,7 @@ async def create_topics(settings: CommonSettings, *, partitions: int | None = No
         settings.kafka_bootstrap,
         settings.topics.all(),
         partitions=partitions or settings.topic_partitions,
+        per_topic=settings.topic_configs(),
     )
 
 

@@ -45,8 +45,23 @@ class CommonSettings(BaseSettings):
     )
     topic_partitions: int = Field(6, ge=1, le=1000)
     topics: TopicNames = Field(default_factory=TopicNames)
+    untrusted_retention_ms: int = Field(
+        7 * 24 * 3_600_000,
+        ge=60_000,
+        description="retention of cw.events.raw and cw.events.dlq, which hold upstream bytes as"
+        " sent (personal data in clear); applied when the project creates them (docs/privacy.md)",
+    )
     log_level: str = "INFO"
     log_json: bool = True
+
+    def topic_configs(self) -> dict[str, dict[str, str]]:
+        """Configs the project creates topics with: a bounded retention on the untrusted ones.
+
+        >>> CommonSettings(untrusted_retention_ms=3_600_000).topic_configs()["cw.events.dlq"]
+        {'retention.ms': '3600000'}
+        """
+        retention = {"retention.ms": str(self.untrusted_retention_ms)}
+        return {self.topics.events_raw: retention, self.topics.events_dlq: dict(retention)}
 
     @classmethod
     def settings_customise_sources(

@@ -25,10 +25,11 @@ from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch.events import CustomerErasedEvent, Event, EventRejected, PurchaseEvent, parse_event
+from churnwatch.privacy import strip_sealed
 from churnwatch.profile import CustomerProfile, apply
 from churnwatch.value import RetailStats, update
 from churnwatch_runtime.worker import Batch, OutboxMessage, Record
-from churnwatch_scoring import store
+from churnwatch_scoring import directory, store
 from churnwatch_scoring.hotload import ModelSource
 from churnwatch_scoring.kpi_hook import KpiHook
 from churnwatch_scoring.metrics import ScoringMetrics
@@ -146,6 +147,7 @@ class ScoringProcessor:
         started = time.perf_counter()
         self.kpis.begin()
         pg = await store.raw(conn)
+        await directory.absorb(conn, batch)  # contact details, erasures (docs/privacy.md)
         await self.models.refresh(pg)
         self._note_model()
         self.population.refresh()
@@ -225,7 +227,7 @@ class ScoringProcessor:
         for tp, records in batch.by_partition.items():
             for rec in records:
                 try:
-                    parsed.append((tp, rec, parse_event(rec.value, now=_FAR_FUTURE)))
+                    parsed.append((tp, rec, parse_event(strip_sealed(rec.value), now=_FAR_FUTURE)))
                 except EventRejected as exc:
                     self.metrics.rejected.inc()
                     log.warning("invalid record on the events topic", extra={"reason": exc.reason})

@@ -75,8 +75,13 @@ class ConsentUpdate(EventAttributes):
 
 
 class CustomerProfileAttributes(EventAttributes):
-    """Personal and consent data; every field is optional and ``null`` means unchanged."""
+    """Personal and consent data; every field is optional and ``null`` means unchanged.
 
+    ``name``, ``email`` and ``phone`` are personal data: sealed per customer on ``cw.events`` and
+    kept in clear only in the customer directory (docs/privacy.md).
+    """
+
+    name: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
     country: CountryCode | None = None

@@ -37,6 +37,7 @@ EXAMPLES: Mapping[EventType, dict[str, Any]] = MappingProxyType(
             "2026-03-01T09:00:00Z",
             "crm",
             {
+                "name": "Jana Novák",
                 "email": "jana.novak@example.com",
                 "phone": "+49 30 1234567",
                 "country": "DE",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -16,8 +16,13 @@ async def ensure_topics(
     partitions: int = 6,
     replication: int = 1,
     config: dict[str, str] | None = None,
+    per_topic: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[str]:
-    """Create every missing topic and return their names; existing topics are left alone."""
+    """Create every missing topic and return their names; existing topics are left alone.
+
+    ``config`` applies to every new topic, ``per_topic`` adds to it by name (e.g. the bounded
+    retention of the untrusted topics, `CommonSettings.topic_configs`).
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
@@ -25,7 +30,13 @@ async def ensure_topics(
         missing = [n for n in dict.fromkeys(names) if n not in existing]
         if not missing:
             return []
-        new = [NewTopic(n, partitions, replication, topic_configs=config or {}) for n in missing]
+        extra = per_topic or {}
+        new = [
+            NewTopic(
+                n, partitions, replication, topic_configs={**(config or {}), **extra.get(n, {})}
+            )
+            for n in missing
+        ]
         # another process may win the race: the topic then exists, which is what we want
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
