@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch_runtime.db import make_engine, upgrade
@@ -19,6 +20,21 @@ from tests.support.infra import (
     pg_server,
     unique,
 )
+
+# Hypothesis: no per-example deadline anywhere (two cores shared by a whole CI run make any
+# wall-clock limit flaky). "ci", the default, is derandomized: the same examples every run, so a
+# red build is reproducible and a green one is not luck; "dev" explores new examples each run
+# (HYPOTHESIS_PROFILE=dev) and keeps failures in .hypothesis/ to replay them.
+settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

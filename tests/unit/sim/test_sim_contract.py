@@ -7,13 +7,9 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import orjson
-import pytest
 
+import churnwatch.events as events_contract
 from tests.unit.sim.conftest import Run
-
-events_contract = pytest.importorskip(
-    "churnwatch.events", reason="the contract models (churnwatch.events) are not written yet"
-)
 
 ENVELOPE = {
     "event_id", "event_type", "customer_id", "occurred_at", "source", "schema_version",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 import pandas as pd
@@ -14,23 +14,56 @@ import yaml
 from typer.testing import CliRunner
 
 from churnwatch_sim import JsonlSink, SimConfig, Simulator, TruthWriter, run
+from churnwatch_sim import runner as runner_module
 from churnwatch_sim.cli import app, main
 from tests.unit.sim.conftest import small_config
 
 
-async def test_live_clock_paces_events_and_stamps_them_now(tmp_path: Path) -> None:
+class _TestClock:
+    """Monotonic time that moves only when the runner sleeps: pacing checked without wall time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await _real_sleep(0)
+
+
+_real_sleep = asyncio.sleep
+
+
+async def test_live_clock_paces_events_and_stamps_them_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = _TestClock()
+    fake_asyncio = SimpleNamespace(**{**vars(asyncio), "sleep": clock.sleep})
+    fake_time = SimpleNamespace(monotonic=clock.monotonic, perf_counter=clock.monotonic)
+    monkeypatch.setattr(runner_module, "asyncio", fake_asyncio)
+    monkeypatch.setattr(runner_module, "time", fake_time)
     config = small_config(days=1, **{"population.customers": 150})
     sink = JsonlSink(tmp_path / "live.jsonl")
     rate = 4000.0
+    sent: list[tuple[float, int]] = []  # (clock when the chunk went out, its size)
+
+    def progress(day: int, events: int) -> None:
+        if events:
+            sent.append((clock.now, events))
+
     began = datetime.now(UTC)
-    started = time.monotonic()
-    summary = await run(Simulator(config), sink, clock="live", rate=rate)
-    elapsed = time.monotonic() - started
+    summary = await run(Simulator(config), sink, clock="live", rate=rate, progress=progress)
     await sink.close()
     n = summary.events
     assert n > 400
-    assert elapsed >= (n - rate / 10) / rate  # not faster than the rate (first step is free)
-    assert elapsed < n / rate + 1.5
+    assert sum(size for _, size in sent) == n
+    assert max(size for _, size in sent) <= rate / 10  # small steps: a smooth rate
+    before = 0
+    for at, size in sent:  # each chunk waits until the ones before it fit the rate, no longer
+        assert at == pytest.approx(before / rate)
+        before += size
     stamps = [orjson.loads(line)["occurred_at"] for line in (tmp_path / "live.jsonl").open()]
     assert stamps == sorted(stamps)
     first = datetime.fromisoformat(stamps[0].replace("Z", "+00:00"))

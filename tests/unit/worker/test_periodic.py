@@ -13,22 +13,24 @@ log = logging.getLogger("test.periodic")
 
 
 async def test_busy_steps_run_back_to_back_then_it_sleeps_until_stopped() -> None:
-    stop, calls = asyncio.Event(), []
+    stop, idle, calls = asyncio.Event(), asyncio.Event(), []
 
     async def step() -> bool:
-        calls.append(asyncio.get_running_loop().time())
+        calls.append(1)
+        if len(calls) == 3:
+            idle.set()
         return len(calls) < 3  # a backlog of three rounds, then idle
 
-    task = asyncio.create_task(repeat(stop, step, 30.0, what="step", log=log))
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if len(calls) >= 3:
-            break
-    await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(task, timeout=2)  # woken by stop, not after the 30 s interval
+    # an hour's interval: the three calls can only come back to back, and the end only by stop
+    task = asyncio.create_task(repeat(stop, step, 3600.0, what="step", log=log))
+    await asyncio.wait_for(idle.wait(), timeout=30)
+    for _ in range(20):  # let it run on: an idle step must not be called again before stop
+        await asyncio.sleep(0)
     assert len(calls) == 3
-    assert calls[2] - calls[0] < 1.0
+    assert not task.done()
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+    assert len(calls) == 3
 
 
 async def test_a_failing_step_is_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:
