@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from churnwatch.events import parse_event
+from churnwatch.privacy import strip_sealed
 from churnwatch_runtime.infra._proc import free_port
 from churnwatch_runtime.kafka import make_consumer
 from churnwatch_runtime.views import fetch
@@ -70,7 +71,9 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
     try:
         for _ in range(20):
             batch = await consumer.getmany(timeout_ms=1000)
-            got = [r.value for rs in batch.values() for r in rs if r.value is not None]
+            got = [
+                strip_sealed(r.value) for rs in batch.values() for r in rs if r.value is not None
+            ]
             if not got and values:
                 break
             values += got

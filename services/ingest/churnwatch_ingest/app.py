@@ -79,6 +79,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.kafka_bootstrap,
             [topics.events, topics.events_raw, topics.events_dlq],
             partitions=settings.topic_partitions,
+            per_topic=settings.topic_configs(),
         )
     async with AsyncExitStack() as stack:
         producer = make_producer(
