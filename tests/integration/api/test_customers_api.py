@@ -153,3 +153,38 @@ async def test_at_risk_filters_sorts_pages_and_exports(
     assert len(table) == 15
     assert all(r["tier"] == "gold" and r["customer_id"].startswith("C-0") for r in table)
     assert table[0]["reasons"] == "no activity for 38 days"
+
+
+async def test_contact_details_only_with_pii_read_and_audited(
+    api_client: httpx.AsyncClient, api_engine: AsyncEngine, make_key: MakeKey
+) -> None:
+    from sqlalchemy import text
+
+    from tests.integration.api.seed import scalar
+
+    await add_scores(api_engine, score_row("C-7"))
+    async with api_engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO customer_directory (customer_id, name, email, phone, updated_at)"
+                 " VALUES ('C-7', 'Jana Novak', 'jana@example.com', '+49 30 1', :t)"),
+            {"t": T0},
+        )  # fmt: skip
+    plain = bearer(await make_key(["read"]))
+    pii = bearer(await make_key(["read", "pii:read"], name="caller"))
+
+    hidden = (await api_client.get("/v1/customers/C-7", headers=plain)).json()
+    assert hidden["contact"] is None
+    by_name = (await api_client.get("/v1/customers", params={"q": "novak"}, headers=plain)).json()
+    assert (by_name["items"], by_name["searched"]) == ([], ["id"])
+    assert await scalar(api_engine, "SELECT count(*) FROM api_audit WHERE action LIKE 'pii.%'") == 0
+
+    shown = (await api_client.get("/v1/customers/C-7", headers=pii)).json()
+    assert shown["contact"] == {"name": "Jana Novak", "email": "jana@example.com",
+                                "phone": "+49 30 1"}  # fmt: skip
+    found = (await api_client.get("/v1/customers", params={"q": "novak"}, headers=pii)).json()
+    assert ([c["customer_id"] for c in found["items"]], found["searched"]) == (
+        ["C-7"], ["id", "name_email"])  # fmt: skip
+    audit_sql = ("SELECT string_agg(action || ':' || target || ':' || actor, ',' ORDER BY id)"
+                 " FROM api_audit WHERE action LIKE 'pii.%'")  # fmt: skip
+    audited = await scalar(api_engine, audit_sql)
+    assert audited == "pii.read:C-7:caller,pii.search:C-7:caller"

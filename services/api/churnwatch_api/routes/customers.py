@@ -1,20 +1,13 @@
 """Customers (scope ``read``): search, the single view, the timeline.
 
-Contact details and search by name/email need ``pii:read`` and come from the customer directory
-(`churnwatch_api.store.directory`, owned by the personal-data work). This module only calls it
-when it is installed — a hook with two functions, both reading *and auditing*:
-
-- ``search_ids(engine, q: str, limit: int, who: Principal) -> list[str]``: ids matching a name or
-  email;
-- ``contact_for(engine, customer_id: str, who: Principal) -> dict[str, str | None] | None``:
-  name, email, phone (None: nothing stored).
+Contact details and search by name/email need ``pii:read``; they come from the customer
+directory (`churnwatch_api.store.directory`), whose reads write an ``api_audit`` row per customer
+returned in the same transaction. Without ``pii:read`` the directory is not touched at all.
 """
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
-from types import ModuleType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -27,18 +20,11 @@ from churnwatch_api.paging import BadCursor, decode_cursor, encode_cursor, parse
 from churnwatch_api.problems import Problem, problem_responses
 from churnwatch_api.routes._shapes import Reason, TaskOut, bad_cursor, reasons_of
 from churnwatch_api.store import customers as store
+from churnwatch_api.store import directory
 
 router = APIRouter(tags=["customers"], responses=problem_responses(401, 403, 422, 429))
 Reader = Annotated[Principal, Depends(require("read"))]
 CustomerId = Annotated[str, Path(min_length=1, max_length=200, examples=["C-1042"])]
-
-
-def directory() -> ModuleType | None:
-    """The customer directory's store module, if that work is installed."""
-    try:
-        return importlib.import_module("churnwatch_api.store.directory")
-    except ImportError:
-        return None
 
 
 class CustomerSummary(BaseModel):
@@ -53,7 +39,8 @@ class CustomerSummary(BaseModel):
 class SearchResult(BaseModel):
     items: list[CustomerSummary]
     searched: list[str] = Field(
-        description="what was searched: `id` prefix, and `name_email` with pii:read",
+        description="what was searched: `id` prefix, and `name_email` with pii:read (and a"
+        " query of at least 3 characters)",
         examples=[["id"]],
     )
 
@@ -67,11 +54,12 @@ async def search(
 ) -> SearchResult:
     rows = await store.search_by_id(engine, q, limit)
     searched = ["id"]
-    module = directory()
-    if module is not None and who.allows("pii:read"):
-        ids = await module.search_ids(engine, q, limit, who)
+    if who.allows("pii:read") and len(q.strip()) >= directory.MIN_QUERY:
+        async with engine.begin() as conn:  # the audit rows commit with the read
+            found = await directory.search_contacts(conn, q, limit, who=who)
         seen = {r["customer_id"] for r in rows}
-        rows += await store.summaries(engine, [i for i in ids if i not in seen])
+        rows += await store.summaries(engine, [c.customer_id for c in found
+                                               if c.customer_id not in seen])  # fmt: skip
         searched.append("name_email")
     return SearchResult(items=[CustomerSummary(**r) for r in rows[:limit]], searched=searched)
 
@@ -180,9 +168,11 @@ async def get_customer(customer_id: CustomerId, engine: EngineDep, who: Reader) 
     if not data.known:
         raise Problem(404, detail=f"no customer {customer_id!r} has been scored")
     contact = None
-    module = directory()
-    if module is not None and who.allows("pii:read"):
-        contact = await module.contact_for(engine, customer_id, who)
+    if who.allows("pii:read"):
+        async with engine.begin() as conn:  # audited in the same transaction
+            found = await directory.get_contact(conn, customer_id, who=who)
+        if found is not None:
+            contact = {"name": found.name, "email": found.email, "phone": found.phone}
     return _customer(data, contact)
 
 
