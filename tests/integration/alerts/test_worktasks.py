@@ -114,6 +114,8 @@ async def test_refused_moves_name_the_state_and_change_nothing(engine: AsyncEngi
 
     with pytest.raises(InvalidTransition, match=r"from open to in_progress \(allowed: .*assigned"):
         await wt.start(engine, tid, actor="x", now=T0 + HOUR)
+    with pytest.raises(InvalidTransition, match="from open to won"):  # won needs in_progress
+        await wt.close(engine, tid, "won", actor="x", now=T0 + HOUR)
     with pytest.raises(InvalidTransition, match="not an outcome"):
         await wt.close(engine, tid, "expired", actor="x", now=T0 + HOUR)
     with pytest.raises(wt.TaskNotFound, match="no task"):
