@@ -170,7 +170,7 @@ def test_the_save_call_carries_the_talking_points_then_the_reasons() -> None:
 def test_task_sla_is_the_playbooks_own(playbook: str, tier: str, hours: int) -> None:
     sla = PLAYBOOKS[playbook].action.sla_hours
     assert sla is not None
-    assert due_at(NOW, tier, dict(sla)) == NOW + timedelta(hours=hours)
+    assert due_at(NOW, tier, {str(k): v for k, v in sla.items()}) == NOW + timedelta(hours=hours)
 
 
 # Guardrails on the four-at-once customer, with hand-written outcomes per playbook
