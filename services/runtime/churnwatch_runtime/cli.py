@@ -199,11 +199,16 @@ def tasks(
 @app.command("schema")
 def schema(
     out: Annotated[Path | None, typer.Option(help="File to write; stdout if absent.")] = None,
+    topic: Annotated[
+        str, typer.Option(help="Whose messages: cw.events, cw.scores or cw.actions.")
+    ] = "cw.events",
 ) -> None:
-    """The JSON Schema of the event contract."""
-    from churnwatch.events import event_json_schema
+    """The JSON Schema of a topic's messages (docs/messages.md); the event contract by default."""
+    from churnwatch.messages import TOPICS, topic_json_schema
 
-    text = json.dumps(event_json_schema(), indent=2)
+    if topic not in TOPICS:
+        raise typer.BadParameter(f"unknown topic {topic!r}; one of {', '.join(TOPICS)}")
+    text = json.dumps(topic_json_schema(topic), indent=2)
     if out is None:
         typer.echo(text)
     else:
