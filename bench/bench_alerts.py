@@ -72,10 +72,22 @@ def workload(customers: int, scores: int, seed: int = SEED) -> Workload:
         at = START + timedelta(seconds=span * n / scores)
         band = band_for(p).value
         rec = ScoreRecord(
-            c, 0, p, band, reason, clv[c], None, None, tier[c],
-            "at_risk" if band in ("high", "critical") else "active", None, p * clv[c],
-            "retail" if retail[c] else "subscription", "prior-v1", at, "event", f"ev-{n}",
-        )  # fmt: skip
+            customer_id=c,
+            partition=0,
+            churn_probability=p,
+            band=band,
+            reasons=reason,
+            clv=clv[c],
+            value_if_retained=0.0,
+            tier=tier[c],
+            lifecycle_stage="at_risk" if band in ("high", "critical") else "active",
+            value_at_risk=p * clv[c],
+            business_model="retail" if retail[c] else "subscription",
+            model_version="prior-v1",
+            event_time=at,
+            cause="event",
+            cause_event_id=f"ev-{n}",
+        )
         out.append((c, score_msg_id(rec), score_message(rec)))
     return Workload(out, ids)
 

@@ -176,6 +176,7 @@ class ClosedLoop:
         return touched
 
     def _score_and_act(self, day: int, touched: dict[str, tuple[datetime, str]]) -> None:
+        from churnwatch.messages import decode_score
         from churnwatch_alerts.plan import ScoreIn, plan_batch
         from churnwatch_scoring.scoring import Scored, finish, score_customer
         from churnwatch_sim import parse_action
@@ -199,8 +200,7 @@ class ClosedLoop:
         result = finish(scored, self.clv, self.population, self.opts)
         self.scores += len(result.messages)
         records = sorted(result.messages, key=lambda m: m[0].event_time)
-        scores = [ScoreIn(msg_id, orjson.loads(value), rec.customer_id, rec.event_time)
-                  for rec, value, msg_id in records]  # fmt: skip
+        scores = [ScoreIn(msg_id, decode_score(value)) for _, value, msg_id in records]
         for score in scores:  # the service loads customer_profiles.state the same way
             self.states[score.customer_id].profile = self.entries[score.customer_id].profile
         plan = plan_batch(scores, self.states, self.playbooks, self.plan_config)

@@ -35,6 +35,7 @@ from churnwatch.alerts import (
     facts_from_score,
     transition,
 )
+from churnwatch.messages import ActionMessage, ScoreMessage, encode_action
 from churnwatch.profile import CustomerProfile
 from churnwatch_alerts.assign import Roster, assign_policy
 from churnwatch_runtime.worker import OutboxMessage
@@ -45,12 +46,18 @@ ACTOR = "alerts"
 
 @dataclass(frozen=True, slots=True)
 class ScoreIn:
-    """One ``cw.scores`` record: its id (the ``cw-msg-id`` header) and the decoded document."""
+    """One ``cw.scores`` record: its id (the ``cw-msg-id`` header) and its validated message."""
 
     score_id: str
-    doc: Mapping[str, Any]
-    customer_id: str
-    event_time: datetime
+    message: ScoreMessage
+
+    @property
+    def customer_id(self) -> str:
+        return self.message.customer_id
+
+    @property
+    def event_time(self) -> datetime:
+        return self.message.event_time
 
 
 @dataclass(slots=True)
@@ -163,15 +170,15 @@ def _sla(match: Match) -> dict[str, float]:
     return {str(tier): hours for tier, hours in (match.action.sla_hours or {}).items()}
 
 
-def action_body(match: Match, facts: Facts) -> tuple[dict[str, Any], bytes]:
-    """The ``cw.actions`` record of a treated match (also the webhook body): issued at the
-    score's event time, with the priority, and for a task its SLA due time."""
+def action_body(match: Match, facts: Facts) -> tuple[ActionMessage, bytes]:
+    """The ``cw.actions`` message of a treated match and its bytes (also the webhook body):
+    issued at the score's event time, with the priority, and for a task its SLA due time."""
     extra: dict[str, Any] = {"priority": match.priority, "value_at_risk": facts.value_at_risk}
     if match.action.mode == "task":
         due = due_at(facts.event_time, facts.tier, _sla(match))
         extra["sla_due_at"] = due.isoformat().replace("+00:00", "Z")
-    doc = match.to_action(facts.event_time, **extra)
-    return doc, orjson.dumps(doc)
+    message = match.action_message(facts.event_time, **extra)
+    return message, encode_action(message)
 
 
 def _close(
@@ -215,7 +222,7 @@ def _act(
 ) -> Task | None:
     """Write the treated match; for a task playbook, the task (assigned if ``roster`` has
     someone with room) and its audit rows, returned."""
-    doc, body = action_body(match, facts)
+    message, body = action_body(match, facts)
     at = facts.event_time
     key = match.customer_id.encode()
     plan.actions.append(OutboxMessage(cfg.actions_topic, key, body, msg_id=match.action_id))
@@ -224,7 +231,7 @@ def _act(
     plan.acted[(pb.id, match.action.type)] += 1
     if match.action.mode != "task":
         return None
-    params = doc["params"]
+    params = message.params
     team = match.action.team or ""
     due = due_at(at, facts.tier, _sla(match))
     task = Task(match.action_id, match.customer_id, pb.id, facts.tier, at, due, team=team)
@@ -259,7 +266,7 @@ def _one(
     horizon: timedelta,
     roster: Roster | None,
 ) -> None:
-    facts = facts_from_score(score.doc, state.profile, previous_band=state.band)
+    facts = facts_from_score(score.message, state.profile, previous_band=state.band)
     auto_close(plan, state, facts, cfg, roster)
     decided = state.decided
     decided.update(action for _, _, action in state.contacts)
@@ -321,7 +328,7 @@ def plan_batch(
             plan.skipped += 1
             continue
         _one(plan, state, score, playbooks, cfg, horizon, roster)
-        state.band = str(score.doc["band"])
+        state.band = score.message.band
         state.event_time, state.score_id = score.event_time, score.score_id
         plan.customers[score.customer_id] = (state.band, score.event_time, score.score_id)
     return plan

@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch.alerts import Playbook
+from churnwatch.messages import MessageRejected, decode_score
 from churnwatch_alerts.assign import ASSIGN_POLICIES, task_teams
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.plan import PlanConfig, ScoreIn, history_horizon, plan_batch
@@ -38,18 +37,18 @@ class AlertsConfig:
 
 
 def parse_score(record: Record) -> ScoreIn | None:
-    """A ``cw.scores`` record, or None if it is not one (logged and counted, never raised: a
-    poison record must not stop the partition)."""
+    """A ``cw.scores`` record, or None if it is not one (`decode_score` rejected it; logged and
+    counted by the caller, never raised: a poison record must not stop the partition)."""
     try:
-        doc = orjson.loads(record.value)
-        customer = str(doc["customer_id"])
-        at = datetime.fromisoformat(str(doc["event_time"]).replace("Z", "+00:00"))
-        doc["band"], doc["tier"]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        message = decode_score(record.value)
+    except MessageRejected as exc:
+        log.debug("rejected score: %s", exc)
         return None
     ids = [bytes(v).decode() for k, v in (record.headers or ()) if k == MSG_ID_HEADER]
-    score_id = ids[0] if ids else f"score:{customer}:{doc.get('cause_event_id') or at.isoformat()}"
-    return ScoreIn(score_id, doc, customer, at)
+    if ids:
+        return ScoreIn(ids[0], message)
+    cause = message.cause_event_id or message.event_time.isoformat()
+    return ScoreIn(f"score:{message.customer_id}:{cause}", message)
 
 
 class AlertsProcessor:

@@ -1,18 +1,21 @@
-"""Pure helpers of the scoring worker: what a score is, when it enters the history, its message.
+"""Pure helpers of the scoring worker: the rows a batch writes, when a score enters the history,
+its message.
 
-No I/O here: the processor builds `ScoreRecord`s, and these functions decide what is written.
+No I/O here: `scoring.finish` builds `ScoreRecord`s and `SnapshotRow`s, `store` writes them, and
+these functions decide what is written. The ``cw.scores`` message itself is
+`churnwatch.messages.ScoreMessage` (docs/messages.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, TypeVar
 
-import orjson
+from pydantic import ConfigDict, Field
 
-from churnwatch.profile import Reason
+from churnwatch.messages import ScoreMessage, encode_score
 
 Cause = Literal["event", "silence"]
 Why = Literal["first", "band_change", "large_move"]
@@ -20,33 +23,26 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+class ScoreRecord(ScoreMessage):
+    """One customer's score: the ``cw.scores`` message plus the partition that owns the customer,
+    i.e. a ``latest_scores`` row (`store.write_latest` derives the columns from these fields)."""
+
+    model_config = ConfigDict(title="latest_scores row")
+
+    partition: int = Field(ge=0)
+
+
 @dataclass(frozen=True, slots=True)
-class ScoreRecord:
-    """One customer's score as stored in ``latest_scores`` and sent to ``cw.scores``."""
+class SnapshotRow:
+    """A ``label_snapshots`` row: the features a score saw, kept for its delayed label."""
 
     customer_id: str
+    day: date
     partition: int
-    churn_probability: float
-    band: str
-    reasons: tuple[Reason, ...]
-    clv: float
-    clv_low: float | None
-    clv_high: float | None
-    tier: str
-    lifecycle_stage: str
-    rfm_segment: str | None
-    value_at_risk: float
+    taken_at: datetime
+    features: dict[str, float]
     business_model: str
-    model_version: str
-    event_time: datetime
-    cause: Cause
-    cause_event_id: str | None
-    value_if_retained: float = 0.0
-    """The value over the CLV horizon if the customer stays; tiers and value at risk are
-    computed from it by default (docs/scoring.md, "Value basis")."""
-
-    def reasons_json(self) -> list[dict[str, object]]:
-        return [{"feature": r.feature, "text": r.text, "weight": r.weight} for r in self.reasons]
+    label_due_at: datetime
 
 
 def last_per_key(items: Iterable[tuple[K, V]]) -> dict[K, V]:
@@ -96,8 +92,9 @@ def score_msg_id(record: ScoreRecord) -> str:
     A silence rescore has no event; it is named by the customer and the watermark instead.
 
     >>> from datetime import UTC
-    >>> r = ScoreRecord("C-1", 0, 0.1, "low", (), 0.0, None, None, "bronze", "new", None, 0.0,
-    ...                 "retail", "prior-v1", datetime(2026, 3, 1, tzinfo=UTC), "silence", None)
+    >>> r = ScoreRecord(customer_id="C-1", partition=0, churn_probability=0.1, band="low",
+    ...                 tier="bronze", clv=0.0, value_at_risk=0.0, cause="silence",
+    ...                 event_time=datetime(2026, 3, 1, tzinfo=UTC))
     >>> score_msg_id(r)
     'score:C-1:silence@2026-03-01T00:00:00+00:00'
     """
@@ -107,36 +104,8 @@ def score_msg_id(record: ScoreRecord) -> str:
 
 
 def score_message(record: ScoreRecord) -> bytes:
-    """The ``cw.scores`` value (JSON; docs/scoring.md lists the fields).
-
-    >>> from datetime import UTC
-    >>> r = ScoreRecord("C-1", 0, 0.42, "high", (Reason("nps_score", 0.5, "NPS 2"),), 120.0,
-    ...                 100.0, 150.0, "gold", "at_risk", "at risk", 50.4, "retail", "prior-v1",
-    ...                 datetime(2026, 3, 1, tzinfo=UTC), "event", "e-9")
-    >>> doc = orjson.loads(score_message(r))
-    >>> doc["band"], doc["reasons"][0]["text"], doc["event_time"], doc["cause_event_id"]
-    ('high', 'NPS 2', '2026-03-01T00:00:00Z', 'e-9')
-    """
-    doc = {
-        "customer_id": record.customer_id,
-        "churn_probability": record.churn_probability,
-        "band": record.band,
-        "reasons": record.reasons_json(),
-        "clv": record.clv,
-        "clv_low": record.clv_low,
-        "clv_high": record.clv_high,
-        "value_if_retained": record.value_if_retained,
-        "tier": record.tier,
-        "lifecycle_stage": record.lifecycle_stage,
-        "rfm_segment": record.rfm_segment,
-        "value_at_risk": record.value_at_risk,
-        "business_model": record.business_model,
-        "model_version": record.model_version,
-        "event_time": record.event_time,
-        "cause": record.cause,
-        "cause_event_id": record.cause_event_id,
-    }
-    return orjson.dumps(doc, option=orjson.OPT_UTC_Z)
+    """The ``cw.scores`` value of ``record``: its message fields (`encode_score`), no partition."""
+    return encode_score(record)
 
 
 def trace_headers(

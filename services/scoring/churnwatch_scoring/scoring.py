@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from churnwatch.messages import trusted
 from churnwatch.model import (
     BandThresholds,
     CustomerKind,
@@ -40,12 +41,12 @@ from churnwatch_scoring.population import Population
 from churnwatch_scoring.records import (
     Cause,
     ScoreRecord,
+    SnapshotRow,
     Why,
     history_why,
     score_message,
     score_msg_id,
 )
-from churnwatch_scoring.store import SnapshotRow
 from churnwatch_scoring.valuation import (
     ClvParams,
     ValueSettings,
@@ -125,12 +126,25 @@ def score_customer(
     active = x["subscription_active"] > 0
     snapshot = _snapshot(customer_id, partition, entry, clock, x, subscription, active, opts)
     return Scored(
-        customer_id, partition, entry, clock, score.probability, band,
-        tuple(top_reasons(score.contributions, profile, clock, k=opts.reasons, values=x)),
-        tr.stage.label, change, next_due(profile, clock), rfm_values(profile, clock),
-        subscription, active, x["price_monthly"], score.model_version, cause, cause_event_id,
-        snapshot,
-    )  # fmt: skip
+        customer_id=customer_id,
+        partition=partition,
+        entry=entry,
+        clock=clock,
+        probability=score.probability,
+        band=band,
+        reasons=tuple(top_reasons(score.contributions, profile, clock, k=opts.reasons, values=x)),
+        stage=tr.stage.label,
+        transition=change,
+        due=next_due(profile, clock),
+        rfm=rfm_values(profile, clock),
+        subscription=subscription,
+        subscription_active=active,
+        price_monthly=x["price_monthly"],
+        model_version=score.model_version,
+        cause=cause,
+        cause_event_id=cause_event_id,
+        snapshot=snapshot,
+    )
 
 
 def _snapshot(
@@ -149,15 +163,27 @@ def _snapshot(
     kind = CustomerKind.SUBSCRIPTION if subscription else CustomerKind.RETAIL
     last = entry.profile.last_activity
     snap = Snapshot(
-        customer_id, clock, kind, x,
-        last_activity_at=from_seconds(last) if last else None, active=active,
-    )  # fmt: skip
+        customer_id=customer_id,
+        taken_at=clock,
+        kind=kind,
+        features=x,
+        last_activity_at=from_seconds(last) if last else None,
+        active=active,
+    )
     if not opts.resolver.eligible(snap):
         return None
     day = opts.snapshots.day(clock)
     entry.last_snapshot = day
     due = opts.resolver.due_at(snap, SnapshotOutcome())
-    return SnapshotRow(customer_id, day, partition, clock, x, kind.value, due)
+    return SnapshotRow(
+        customer_id=customer_id,
+        day=day,
+        partition=partition,
+        taken_at=clock,
+        features=x,
+        business_model=kind.value,
+        label_due_at=due,
+    )
 
 
 @dataclass
@@ -206,13 +232,30 @@ def finish(
             retained = kept.get(i, 0.0)
         basis = retained if opts.value.basis == "retained" else value[0]
         population.add(basis, s.rfm)
-        rec = ScoreRecord(
-            s.customer_id, s.partition, s.probability, s.band, s.reasons, value[0], value[1],
-            value[2], population.tier(basis).value, s.stage, population.segment(s.rfm),
-            value_at_risk(min(max(s.probability, 0.0), 1.0), basis),
-            "subscription" if s.subscription else "retail", s.model_version, s.clock, s.cause,
-            s.cause_event_id, value_if_retained=retained,
-        )  # fmt: skip
+        rec = trusted(  # computed here; the consumers validate the message
+            ScoreRecord,
+            {
+                "schema_version": 1,
+                "partition": s.partition,
+                "customer_id": s.customer_id,
+                "churn_probability": s.probability,
+                "band": s.band,
+                "reasons": s.reasons,
+                "clv": value[0],
+                "clv_low": value[1],
+                "clv_high": value[2],
+                "value_if_retained": retained,
+                "tier": population.tier(basis).value,
+                "lifecycle_stage": s.stage,
+                "rfm_segment": population.segment(s.rfm),
+                "value_at_risk": value_at_risk(min(max(s.probability, 0.0), 1.0), basis),
+                "business_model": "subscription" if s.subscription else "retail",
+                "model_version": s.model_version,
+                "event_time": s.clock,
+                "cause": s.cause,
+                "cause_event_id": s.cause_event_id,
+            },
+        )
         entry = s.entry
         why = history_why(entry.last_score, s.probability, s.band, min_move=opts.history_min_move)
         if why is not None:

@@ -2,6 +2,7 @@
 
 Everything runs on the raw asyncpg connection of the worker's batch transaction (SQLAlchemy's
 parameter processing costs more than the statements at these volumes). Tables: migration 0010.
+The rows are the named ones of `records`; ``latest_scores``' columns are derived from them.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch_runtime.db import raw_connection
-from churnwatch_scoring.records import ScoreRecord, Why
+from churnwatch_scoring.records import ScoreRecord, SnapshotRow, Why
 
 Pg = Any  # asyncpg.Connection (asyncpg ships no type hints)
 
@@ -116,60 +118,75 @@ async def write_profiles(
     )  # fmt: skip
 
 
-_LATEST_COLUMNS = (
-    "customer_id, partition, churn_probability, band, reasons, clv, clv_low, clv_high, tier,"
-    " lifecycle_stage, rfm_segment, value_at_risk, business_model, model_version, event_time,"
-    " cause, cause_event_id, value_if_retained"
-)
-_LATEST_TYPES = (
-    "text[]", "int[]", "float8[]", "text[]", "text[]", "float8[]", "float8[]", "float8[]",
-    "text[]", "text[]", "text[]", "float8[]", "text[]", "text[]", "timestamptz[]", "text[]",
-    "text[]", "float8[]",
-)  # fmt: skip
+def _pg_type(annotation: Any) -> str:
+    """The PostgreSQL type of a message field's column (``T | None`` is ``T``'s)."""
+    if get_origin(annotation) in (Union, UnionType):
+        (annotation,) = (a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is Literal:
+        annotation = type(get_args(annotation)[0])
+    if get_origin(annotation) is tuple:
+        return "jsonb"
+    return {str: "text", int: "int", float: "float8", datetime: "timestamptz"}[annotation]
+
+
+_LATEST_TYPES: dict[str, str] = {
+    name: _pg_type(field.annotation)
+    for name, field in ScoreRecord.model_fields.items()
+    if name != "schema_version"
+}
+"""``latest_scores``: one column per `ScoreRecord` field (the message's and the partition)."""
 _LATEST = (
-    f"INSERT INTO latest_scores ({_LATEST_COLUMNS}, updated_at)"
-    " SELECT c1, c2, c3, c4, CAST(c5 AS jsonb), c6, c7, c8, c9, c10, c11, c12, c13, c14, c15,"
-    " c16, c17, c18, $19 FROM unnest("
-    + ", ".join(f"${i + 1}::{t}" for i, t in enumerate(_LATEST_TYPES))
+    f"INSERT INTO latest_scores ({', '.join(_LATEST_TYPES)}, updated_at) SELECT "
+    + ", ".join(
+        f"CAST(c{i} AS jsonb)" if t == "jsonb" else f"c{i}"
+        for i, t in enumerate(_LATEST_TYPES.values(), 1)
+    )
+    + f", ${len(_LATEST_TYPES) + 1} FROM unnest("
+    + ", ".join(
+        f"${i}::{'text' if t == 'jsonb' else t}[]" for i, t in enumerate(_LATEST_TYPES.values(), 1)
+    )
     + ") AS u("
-    + ", ".join(f"c{i + 1}" for i in range(len(_LATEST_TYPES)))
-    + ")"
-    " ON CONFLICT (customer_id) DO UPDATE SET "
-    + ", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in _LATEST_COLUMNS.split(",")[1:])
+    + ", ".join(f"c{i}" for i in range(1, len(_LATEST_TYPES) + 1))
+    + ") ON CONFLICT (customer_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _LATEST_TYPES if c != "customer_id")
     + ", updated_at = EXCLUDED.updated_at"
 )
+
+
+def _latest_column(records: Sequence[ScoreRecord], name: str, pg_type: str) -> list[Any]:
+    values = [r.__dict__[name] for r in records]
+    if pg_type == "jsonb":  # dataclasses (reasons) as JSON text; jsonb orders the keys itself
+        return [orjson.dumps(v).decode() for v in values]
+    return values
 
 
 async def write_latest(pg: Pg, records: Sequence[ScoreRecord], now: datetime) -> None:
     if not records:
         return
-    columns: list[list[Any]] = [[] for _ in _LATEST_TYPES]
-    for r in records:
-        values = (
-            r.customer_id, r.partition, r.churn_probability, r.band,
-            orjson.dumps(r.reasons_json()).decode(), r.clv, r.clv_low, r.clv_high, r.tier,
-            r.lifecycle_stage, r.rfm_segment, r.value_at_risk, r.business_model,
-            r.model_version, r.event_time, r.cause, r.cause_event_id, r.value_if_retained,
-        )  # fmt: skip
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
+    columns = [_latest_column(records, name, t) for name, t in _LATEST_TYPES.items()]
     await pg.execute(_LATEST, *columns, now)
 
 
 async def insert_history(pg: Pg, rows: Sequence[tuple[ScoreRecord, str | None, Why]]) -> None:
     if not rows:
         return
+    m = [r for r, _, _ in rows]
     await pg.execute(
         "INSERT INTO score_history (customer_id, event_time, churn_probability, band,"
         " previous_band, clv, value_at_risk, model_version, cause_event_id, why)"
         " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::text[],"
         " $5::text[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::text[])",
-        [r.customer_id for r, _, _ in rows], [r.event_time for r, _, _ in rows],
-        [r.churn_probability for r, _, _ in rows], [r.band for r, _, _ in rows],
-        [prev for _, prev, _ in rows], [r.clv for r, _, _ in rows],
-        [r.value_at_risk for r, _, _ in rows], [r.model_version for r, _, _ in rows],
-        [r.cause_event_id for r, _, _ in rows], [why for _, _, why in rows],
-    )  # fmt: skip
+        [x.customer_id for x in m],
+        [x.event_time for x in m],
+        [x.churn_probability for x in m],
+        [x.band for x in m],
+        [prev for _, prev, _ in rows],
+        [x.clv for x in m],
+        [x.value_at_risk for x in m],
+        [x.model_version for x in m],
+        [x.cause_event_id for x in m],
+        [why for _, _, why in rows],
+    )
 
 
 async def insert_transitions(pg: Pg, rows: Sequence[tuple[str, str, str | None, datetime]]) -> None:
@@ -209,17 +226,6 @@ async def write_watermarks(pg: Pg, group: str, topic: str, marks: dict[int, date
         " GREATEST(partition_watermarks.watermark, EXCLUDED.watermark)",
         group, topic, list(marks), list(marks.values()),
     )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotRow:
-    customer_id: str
-    day: date
-    partition: int
-    taken_at: datetime
-    features: dict[str, float]
-    business_model: str
-    label_due_at: datetime
 
 
 async def insert_snapshots(pg: Pg, rows: Sequence[SnapshotRow]) -> None:

@@ -1,6 +1,7 @@
 """churnwatch's actions as the simulator receives them, and where they come from.
 
-An action is the JSON object alerts publishes on ``cw.actions``::
+An action is the JSON object alerts publishes on ``cw.actions`` (the contract is
+`churnwatch.messages.ActionMessage`, docs/messages.md)::
 
     {"action_id": "A-1", "customer_id": "C-000042", "action_type": "offer",
      "issued_at": "2025-03-01T10:00:00Z", "params": {"discount_pct": 20}}
@@ -18,15 +19,15 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from churnwatch.messages import ActionMessage, ActionType, MessageRejected, decode_action
 
 __all__ = [
     "Action",
     "ActionRejected",
     "ActionSource",
+    "ActionType",
     "FileActionSource",
     "KafkaActionReader",
     "customer_index",
@@ -35,21 +36,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ActionType = Literal[
-    "save_call", "offer", "service_recovery", "billing_outreach", "repeat_nudge", "win_back"
-]
-
-
-class Action(BaseModel):
-    """One retention action aimed at one customer."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    action_id: str = Field(min_length=1, max_length=128)
-    customer_id: str = Field(min_length=1, max_length=64)
-    action_type: ActionType
-    issued_at: datetime | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+Action = ActionMessage
+"""One retention action aimed at one customer: the ``cw.actions`` contract itself."""
 
 
 class ActionRejected(ValueError):
@@ -61,7 +49,7 @@ class ActionRejected(ValueError):
 
 
 def parse_action(raw: bytes | str | Mapping[str, Any]) -> Action:
-    """An :class:`Action` from a Kafka value, a JSON text or a dict.
+    """An :class:`Action` from a Kafka value, a JSON text or a dict (`decode_action`).
 
     >>> parse_action(b'{"action_id": "A-1", "customer_id": "C-000042", "action_type": "offer",'
     ...              b' "issued_at": "2025-03-01T10:00:00Z"}').issued_at.isoformat()
@@ -72,21 +60,9 @@ def parse_action(raw: bytes | str | Mapping[str, Any]) -> Action:
     churnwatch_sim.actions.ActionRejected: action_type: Input should be 'save_call', ...
     """
     try:
-        data = orjson.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ActionRejected([{"field": "", "message": f"invalid JSON: {exc}"}]) from None
-    if not isinstance(data, dict):
-        raise ActionRejected([{"field": "", "message": "not a JSON object"}])
-    try:
-        action = Action.model_validate(data)
-    except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
-        raise ActionRejected(errors) from None
-    if action.issued_at is not None and action.issued_at.tzinfo is None:
-        raise ActionRejected([{"field": "issued_at", "message": "needs a UTC offset"}])
-    return action
+        return decode_action(raw)
+    except MessageRejected as exc:
+        raise ActionRejected(exc.errors) from None
 
 
 def customer_index(customer_id: str, customers: int) -> int | None:

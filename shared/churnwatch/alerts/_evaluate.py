@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from churnwatch.messages import ActionMessage, action_json, trusted
+
 from ._condition import holds
 from ._facts import TIERS, Facts
 from ._holdout import action_id, in_holdout
@@ -85,9 +87,9 @@ class Match:
     event_time: datetime
     reasons: tuple[str, ...] = ()
 
-    def to_action(self, issued_at: datetime, **extra: Any) -> dict[str, Any]:
-        """The ``cw.actions`` record (the format `churnwatch_sim.actions.Action` reads);
-        ``extra`` params (an SLA due time, an assignee, …) are added to ``params``."""
+    def action_message(self, issued_at: datetime, **extra: Any) -> ActionMessage:
+        """The ``cw.actions`` message (docs/messages.md); ``extra`` params (an SLA due time, an
+        assignee, …) are added to ``params``. Built unvalidated: the consumers validate."""
         spec = self.action
         params: dict[str, Any] = {
             "playbook_id": self.playbook_id,
@@ -102,13 +104,19 @@ class Match:
         if spec.mode == "task":
             params["talking_points"] = [*spec.talking_points, *self.reasons]
         params.update(extra)
-        return {
+        values = {
+            "schema_version": 1,
             "action_id": self.action_id,
             "customer_id": self.customer_id,
             "action_type": spec.type,
-            "issued_at": issued_at.isoformat().replace("+00:00", "Z"),
+            "issued_at": issued_at,
             "params": params,
         }
+        return trusted(ActionMessage, values)
+
+    def to_action(self, issued_at: datetime, **extra: Any) -> dict[str, Any]:
+        """`action_message` in its wire form, as a dict (``issued_at`` as text)."""
+        return action_json(self.action_message(issued_at, **extra))
 
 
 def queue_key(match: Match) -> tuple[float, int, float, str, str]:

@@ -1,8 +1,9 @@
 """What a playbook can look at: the score record plus facts derived from the customer profile.
 
-`Facts` is built once per score record by `facts_from_score`; conditions read the fields listed
-in `FIELDS` (and nothing else), triggers also read the episode anchors (``*_at``), which name the
-episode (the complaint, the run of failed payments, …) so that one episode gives one action.
+`Facts` is built once per score (`churnwatch.messages.ScoreMessage`) by `facts_from_score`;
+conditions read the fields listed in `FIELDS` (and nothing else), triggers also read the episode
+anchors (``*_at``), which name the episode (the complaint, the run of failed payments, …) so
+that one episode gives one action.
 
 The vocabularies below repeat `churnwatch.model.Band`, `churnwatch.value.Tier`,
 `churnwatch.profile.Stage` and `RfmSegment` as plain strings, so that importing the alerts
@@ -17,6 +18,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from churnwatch.messages import ScoreMessage, trusted
 
 if TYPE_CHECKING:
     from churnwatch.profile import CustomerProfile
@@ -167,21 +170,24 @@ def profile_facts(profile: CustomerProfile, now: datetime) -> dict[str, Any]:
     }
 
 
-_SCORE_KEYS = (
-    "customer_id", "event_time", "churn_probability", "band", "tier", "clv", "value_at_risk",
-    "value_if_retained", "lifecycle_stage", "rfm_segment", "business_model", "cause",
-    "cause_event_id", "model_version",
-)  # fmt: skip
+_FROM_SCORE = tuple(
+    k for k in ScoreMessage.model_fields if k in Facts.model_fields and k != "reasons"
+)
+"""The `Facts` fields a score gives as they are (reasons aside: facts keep their words)."""
+_DEFAULTS: dict[str, Any] = {name: f.default for name, f in Facts.model_fields.items()}
 
 
 def facts_from_score(
-    score: Mapping[str, Any],
+    score: ScoreMessage | Mapping[str, Any],
     profile: CustomerProfile | None = None,
     *,
     previous_band: str | None = None,
 ) -> Facts:
-    """`Facts` from a ``cw.scores`` record (a dict, as decoded from JSON) and, if known, the
+    """`Facts` from a ``cw.scores`` message (or a dict, validated as one) and, if known, the
     customer's profile, evaluated at the score's event time.
+
+    The message was validated by `churnwatch.messages.decode_score` against the same rules
+    `Facts` has, so the facts are assembled without validating again (the consumer's hot path).
 
     >>> from churnwatch.profile import CustomerProfile
     >>> score = {"customer_id": "C-7", "churn_probability": 0.7, "band": "critical",
@@ -194,12 +200,15 @@ def facts_from_score(
     >>> f.reasons, f.purchase_count, f.days_since_first_purchase, f.consecutive_failed_payments
     (('NPS 2',), 1, 2.0, 1)
     """
-    data: dict[str, Any] = {key: score[key] for key in _SCORE_KEYS if score.get(key) is not None}
-    data["reasons"] = tuple(
-        str(r["text"]) if isinstance(r, Mapping) else str(r) for r in score.get("reasons") or ()
-    )
-    data["previous_band"] = previous_band
-    facts = Facts.model_validate(data)
-    if profile is None:
-        return facts
-    return facts.model_copy(update=profile_facts(profile, facts.event_time))
+    message = score if isinstance(score, ScoreMessage) else ScoreMessage.model_validate(score)
+    if previous_band is not None and previous_band not in BANDS:
+        raise ValueError(f"previous_band must be one of {BANDS}, got {previous_band!r}")
+    values = dict(_DEFAULTS)
+    fields = message.__dict__
+    for key in _FROM_SCORE:
+        values[key] = fields[key]
+    values["reasons"] = tuple(r.text for r in message.reasons)
+    values["previous_band"] = previous_band
+    if profile is not None:
+        values.update(profile_facts(profile, message.event_time))
+    return trusted(Facts, values)

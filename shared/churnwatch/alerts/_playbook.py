@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from churnwatch.messages import ACTION_TYPES, ActionType
+
 from ._condition import MAX_DEPTH, MAX_NODES, Condition
 from ._errors import Issue, PlaybookError
 from ._facts import STAGES
@@ -45,11 +47,6 @@ __all__ = [
     "parse_playbooks",
 ]
 
-ActionType = Literal[
-    "save_call", "offer", "service_recovery", "billing_outreach", "repeat_nudge", "win_back"
-]
-ACTION_TYPES: tuple[str, ...] = get_args(ActionType)
-"""The action types `churnwatch_sim.actions` understands (``cw.actions``)."""
 Channel = Literal["phone", "email", "sms", "push"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
 TriggerType = Literal[

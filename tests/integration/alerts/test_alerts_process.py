@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import default_playbooks
+from churnwatch.messages import decode_score
 from churnwatch_alerts import CustomerState, PlanConfig, ScoreIn, plan_batch
 from churnwatch_runtime.infra._proc import free_port
 from churnwatch_runtime.worker import MSG_ID_HEADER
@@ -102,7 +103,7 @@ async def test_sigkill_mid_stream_then_restart_duplicates_nothing(
 
     # the oracle: one pass of the pure planner over the whole stream
     states = {c: CustomerState(profile=p) for c, p in profiles.items()}
-    parsed = [ScoreIn(msg_id(d), d, d["customer_id"], _time(d)) for d in docs]
+    parsed = [ScoreIn(msg_id(d), decode_score(d)) for d in docs]
     plan = plan_batch(parsed, states, {pb.id: pb for pb in default_playbooks()},
                       PlanConfig(actions_topic=actions))  # fmt: skip
     expected_actions = {m.msg_id or "" for m in plan.actions}
@@ -147,12 +148,6 @@ async def test_sigkill_mid_stream_then_restart_duplicates_nothing(
         f"killed at {at_kill}/{total}; actions {len(expected_actions)}, messages {len(records)},"
         f" webhook successes {sum(delivered.values())}, tasks {len(tasks)}"
     )
-
-
-def _time(doc: dict[str, Any]) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(doc["event_time"].replace("Z", "+00:00"))
 
 
 async def _reached(db: AsyncEngine, group: str, n: int) -> bool:

@@ -5,7 +5,6 @@ over through the database); the assignments equal one pass of the pure planner."
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import Agent
+from churnwatch.messages import decode_score
 from churnwatch_alerts import CustomerState, PlanConfig, Roster, ScoreIn, plan_batch
 from churnwatch_alerts.playbooks import parse_playbooks_from_yaml
 from tests.integration.alerts.support import (
@@ -125,12 +125,8 @@ async def test_tasks_are_assigned_round_robin_by_tier_and_within_capacity(
 
     # the oracle: one pass of the pure planner from the seeded state gives the same agents
     roster = Roster.of(Agent(a, t, senior=s == "senior", capacity=m) for a, t, s, m in AGENTS)
-    parsed = [ScoreIn(msg_id(d), d, d["customer_id"], _time(d)) for d in docs]
+    parsed = [ScoreIn(msg_id(d), decode_score(d)) for d in docs]
     plan = plan_batch(parsed, {d["customer_id"]: CustomerState(profile=consenting()) for d in docs},
                       {pb.id: pb for pb in parse_playbooks_from_yaml(PLAYBOOKS)},
                       PlanConfig(actions_topic=actions), roster)  # fmt: skip
     assert {t[0]: t[16] for t in plan.tasks} == {t["task_id"]: t["assignee"] for t in tasks}
-
-
-def _time(doc: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(doc["event_time"].replace("Z", "+00:00"))

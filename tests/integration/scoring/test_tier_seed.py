@@ -22,9 +22,21 @@ AT = datetime(2026, 3, 1, tzinfo=UTC)
 def stored(i: int) -> ScoreRecord:
     """Customer ``i`` with a value if retained of ``i`` and a CLV of ``10 i``."""
     return ScoreRecord(
-        f"C-{i}", 0, 0.1, "low", (), 10.0 * i, None, None, "bronze", "active", None,
-        0.1 * i, "retail", "prior-v1", AT, "event", f"e-{i}", value_if_retained=float(i),
-    )  # fmt: skip
+        customer_id=f"C-{i}",
+        partition=0,
+        churn_probability=0.1,
+        band="low",
+        clv=10.0 * i,
+        tier="bronze",
+        lifecycle_stage="active",
+        value_at_risk=0.1 * i,
+        business_model="retail",
+        model_version="prior-v1",
+        event_time=AT,
+        cause="event",
+        cause_event_id=f"e-{i}",
+        value_if_retained=float(i),
+    )
 
 
 async def fill(db: AsyncEngine, n: int) -> None:

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from churnwatch.alerts import Agent, Playbook, parse_playbooks
+from churnwatch.messages import decode_score
 from churnwatch.profile import CustomerProfile
 from churnwatch_alerts import (
     AlertsSettings,
@@ -58,7 +59,7 @@ def scores(*specs: tuple[str, str, str]) -> list[ScoreIn]:
         at = T + timedelta(hours=i)
         doc = score(customer_id=customer, event_time=at.isoformat(), tier=tier,
                     business_model=model, cause_event_id=f"{customer}-e{i}")  # fmt: skip
-        out.append(ScoreIn(f"score:{customer}:{i}", doc, customer, at))
+        out.append(ScoreIn(f"score:{customer}:{i}", decode_score(doc)))
     return out
 
 
@@ -140,7 +141,8 @@ def test_an_auto_closed_task_gives_its_agent_room_again():
         *scores(*[("R-1", "bronze", "retail")] * 2)[1:],  # R-1 churns an hour later
         *scores(*[("R-2", "bronze", "retail")] * 3)[2:],  # R-2 enters high after that
     ]
-    later[0] = replace(later[0], doc={**later[0].doc, "lifecycle_stage": "churned"})
+    churned = later[0].message.model_copy(update={"lifecycle_stage": "churned"})
+    later[0] = replace(later[0], message=churned)
     plan = plan_batch(later, st, PLAYBOOKS, CFG, roster)
     assert plan.closed == {"churned": 1}
     assert assignees(plan) == ["ann"]

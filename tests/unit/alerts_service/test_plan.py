@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from churnwatch.alerts import default_playbooks, due_at, in_holdout
+from churnwatch.messages import decode_score
 from churnwatch.profile import CustomerProfile
 from churnwatch_alerts import (
     CustomerState,
@@ -42,7 +43,7 @@ def consenting() -> CustomerProfile:
 def score_in(customer: str, hours: float = 0, **overrides: Any) -> ScoreIn:
     at = T + timedelta(hours=hours)
     doc = score(customer_id=customer, event_time=at.isoformat(), **overrides)
-    return ScoreIn(f"score:{customer}:{doc.get('cause_event_id')}:{hours}", doc, customer, at)
+    return ScoreIn(f"score:{customer}:{doc.get('cause_event_id')}:{hours}", decode_score(doc))
 
 
 def state(**kw: Any) -> CustomerState:

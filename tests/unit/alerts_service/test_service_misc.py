@@ -57,3 +57,9 @@ def test_all_lists_every_public_name_once():
         if not n.startswith("_") and not inspect.ismodule(o)
     }  # fmt: skip
     assert public == set(churnwatch_alerts.__all__)
+
+
+def test_parse_score_skips_records_that_break_the_contract():
+    """Out-of-range or naive values are poison too: skipped here, never raised from the batch."""
+    for bad in ({"churn_probability": 1.5}, {"event_time": "2026-03-10T00:00:00"}, {"tier": "x"}):
+        assert parse_score(record(orjson.dumps(score(**bad)))) is None

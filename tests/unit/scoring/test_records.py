@@ -43,7 +43,7 @@ def record(**overrides: object) -> ScoreRecord:
         value_if_retained=320.0,
     )  # fmt: skip
     base.update(overrides)
-    return ScoreRecord(**base)  # type: ignore[arg-type]
+    return ScoreRecord(**base)
 
 
 def test_exports_are_complete() -> None:
@@ -204,6 +204,7 @@ def test_tiers_and_value_at_risk_rank_the_value_if_retained_by_default() -> None
     risky = _subscriber(0.80, "retained", _known_population(600.0))
     expected = subscription_retained(9.99, True, ValueSettings())
     assert calm.value_if_retained == risky.value_if_retained == pytest.approx(expected)
+    assert calm.value_if_retained is not None  # scoring always writes it
     assert risky.clv < calm.clv < calm.value_if_retained  # the CLV still prices the risk in
     assert risky.tier == calm.tier  # being at risk does not make a customer less valuable
     assert risky.value_at_risk == pytest.approx(0.80 * expected)
