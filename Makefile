@@ -19,6 +19,7 @@ lint: bootstrap
 	$(VENV)/lint-imports --no-cache --no-logo
 
 test: lint
+	@bash scripts/ensure_chromium.sh
 	$(VENV)/python -m pytest -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
 
 test-long: bootstrap
