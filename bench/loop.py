@@ -44,6 +44,7 @@ from bench.harness import Context
 from bench.infra import wait_ready
 from bench.loop_procs import HORIZON_DAYS, PLAYBOOK, pg_url, seed_measured, service_env, services
 from bench.loop_report import Exposed, PlaybookRow, compare, realised_churn
+from churnwatch_runtime.db import Pg
 
 if TYPE_CHECKING:
     import subprocess
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from churnwatch_sim import KafkaActionReader, KafkaSink, Simulator
 
 __all__ = ["HORIZON_DAYS", "PLAYBOOK", "LoopConfig", "LoopResult", "closed_loop"]
-Pg = Any  # asyncpg.Connection
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
+
+from churnwatch_runtime.db import Pg, asyncpg_dsn
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +38,11 @@ _PURGE = (
 )
 
 
-def asyncpg_dsn(url: str) -> str:
-    """A libpq-style DSN for asyncpg from any SQLAlchemy PostgreSQL URL.
-
-    >>> asyncpg_dsn("postgresql+asyncpg://u:p@h:5432/db")
-    'postgresql://u:p@h:5432/db'
-    """
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @dataclass
 class Reservation:
     """The ids of a batch that are new, held (uncommitted) until the batch is acknowledged."""
 
-    conn: Any  # asyncpg.Connection
+    conn: Pg
     new: frozenset[str]
 
     async def release(self, event_ids: Collection[str]) -> None:
@@ -117,13 +109,13 @@ class DedupStore:
         await self._pool.fetchval("SELECT 1")
 
 
-async def _warm_up(conn: Any) -> None:
+async def _warm_up(conn: Pg) -> None:
     """Prepare the hot statements on a new connection (no-ops on empty arrays)."""
     await conn.fetch(_RESERVE, [], [], datetime.now(UTC))
     await conn.execute(_RELEASE, [])
 
 
-async def _keep_session(conn: Any) -> None:
+async def _keep_session(conn: Pg) -> None:
     """Nothing to reset: the store never changes session state (saves a round trip per use)."""
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import time
 
-import orjson
-
 from churnwatch.model import (
     BandThresholds,
     IncompatibleCheckpoint,
@@ -21,7 +19,7 @@ from churnwatch.model import (
     Scorer,
     ServingModel,
 )
-from churnwatch_scoring.store import Pg
+from churnwatch_runtime.db import Pg, json_object
 from churnwatch_scoring.valuation import ClvParams
 
 log = logging.getLogger(__name__)
@@ -69,17 +67,9 @@ class ModelSource:
                 "SELECT bgnbd, gamma_gamma FROM clv_params WHERE id = $1", row[1]
             )
             try:
-                self.clv = ClvParams.from_row(int(row[1]), _json(rec[0]), _json(rec[1]))
+                self.clv = ClvParams.from_row(int(row[1]), json_object(rec[0]), json_object(rec[1]))
             except (KeyError, TypeError, ValueError):
                 log.exception("clv_params row not usable", extra={"id": row[1]})
             self.clv_row = int(row[1])
             changed = True
         return changed
-
-
-def _json(value: object) -> dict[str, object]:
-    """asyncpg returns jsonb as text unless a codec is set."""
-    loaded = orjson.loads(value) if isinstance(value, str | bytes) else value
-    if not isinstance(loaded, dict):
-        raise TypeError(f"expected a JSON object, got {type(loaded).__name__}")
-    return {str(k): v for k, v in loaded.items()}

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from churnwatch_runtime.db import raw_connection
 from churnwatch_runtime.kafka import make_producer
 from churnwatch_runtime.worker.outbox import MSG_ID_HEADER, NOTIFY_CHANNEL, OUTBOX_ID_HEADER
 
@@ -147,8 +148,7 @@ class _Listener:
     @classmethod
     async def open(cls, engine: AsyncEngine, wake: asyncio.Event) -> _Listener:
         conn = await engine.connect()
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None
+        raw = await raw_connection(conn)  # outside a transaction: LISTEN stays on it
         self = cls(conn, raw, wake)
         await raw.add_listener(NOTIFY_CHANNEL, self._on_notify)
         return self

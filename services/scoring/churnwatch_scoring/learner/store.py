@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Text
 
 from churnwatch.value import RetailStats
+from churnwatch_runtime.db import json_object
 
 __all__ = [
     "CheckpointRow",
@@ -104,13 +104,11 @@ async def due_snapshots(conn: AsyncConnection, watermark: datetime, limit: int) 
     """The oldest open snapshots due at ``watermark`` (taken_at order), with later evidence."""
     rows = await conn.execute(_DUE, {"w": watermark, "n": limit})
     return [
-        DueRow(r[0], r[1], r[2], _json(r[3]), r[4], None if r[5] is None else bytes(r[5]), r[6])
+        DueRow(
+            r[0], r[1], r[2], json_object(r[3]), r[4], None if r[5] is None else bytes(r[5]), r[6]
+        )
         for r in rows
     ]
-
-
-def _json(value: Any) -> dict[str, Any]:
-    return orjson.loads(value) if isinstance(value, str | bytes) else dict(value)
 
 
 _ACTIONS = text(
