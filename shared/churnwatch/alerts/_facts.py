@@ -174,7 +174,10 @@ _FROM_SCORE = tuple(
     k for k in ScoreMessage.model_fields if k in Facts.model_fields and k != "reasons"
 )
 """The `Facts` fields a score gives as they are (reasons aside: facts keep their words)."""
-_DEFAULTS: dict[str, Any] = {name: f.default for name, f in Facts.model_fields.items()}
+_DEFAULTS: dict[str, Any] = {
+    name: f.get_default(call_default_factory=True) for name, f in Facts.model_fields.items()
+}
+"""Each field's default (required ones, all from the score, are overwritten)."""
 
 
 def facts_from_score(

@@ -189,3 +189,9 @@ def test_all_is_complete() -> None:
     names = vars(messages).items()
     public = {n for n, v in names if not n.startswith("_") and not inspect.ismodule(v)}
     assert set(messages.__all__) == public
+
+
+def test_every_required_fact_comes_from_the_score() -> None:
+    """`facts_from_score` assembles `Facts` unvalidated: nothing required may be left unset."""
+    required = {name for name, f in Facts.model_fields.items() if f.is_required()}
+    assert required <= set(ScoreMessage.model_fields)
