@@ -206,16 +206,18 @@ class ClosedLoop:
         plan = plan_batch(scores, self.states, self.playbooks, self.plan_config)
         for sup in plan.suppressions:
             self.suppressed[sup[2]][sup[4]] += 1
-        mine = [row for row in plan.exposures if row[2] == PLAYBOOK]
-        before = {row[0]: self._oracle(row[1]) for row in mine if row[4] == "treated"}
+        mine = [row for row in plan.exposures if row.playbook_id == PLAYBOOK]
+        before = {
+            row.action_id: self._oracle(row.customer_id) for row in mine if row.arm == "treated"
+        }
         applied: dict[str, ActionResult] = {}
         for msg in plan.actions:  # what the relay would put on cw.actions
             assert msg.value is not None
             assert msg.msg_id is not None
             applied[msg.msg_id] = self.sim.apply_action(parse_action(msg.value))
         for exp in plan.exposures:
-            action_id, cid, pb_id, arm = exp[0], exp[1], exp[2], exp[4]
-            at, tier, clv = exp[6], exp[7], exp[9]
+            action_id, cid, pb_id, arm = exp.action_id, exp.customer_id, exp.playbook_id, exp.arm
+            at, tier, clv = exp.exposed_at, exp.segment, exp.clv
             self.counts[pb_id][arm] += 1
             if pb_id != PLAYBOOK:
                 continue

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import TaskState
-from churnwatch_alerts.worktasks import (
-    TASK_COLUMNS,
-    AgentNotFound,
-    TaskWorkError,
-    apply_transition,
-    task_view,
-    wall_clock,
-)
-from churnwatch_runtime.db import raw_connection
+from churnwatch_alerts.store.agents import fetch_agent, fetch_agents, insert_agent, update_agent_row
+from churnwatch_alerts.store.tasks import assigned_tasks
+from churnwatch_alerts.worktasks import AgentNotFound, TaskWorkError, apply_transition, wall_clock
+from churnwatch_runtime.db import Pg, raw_connection
 
 __all__ = [
     "AgentExists",
@@ -34,8 +28,6 @@ __all__ = [
     "list_agents",
     "update_agent",
 ]
-
-Pg = Any  # asyncpg.Connection
 
 
 class AgentExists(TaskWorkError):
@@ -54,13 +46,6 @@ class AgentView:
     load: int = 0
 
 
-_SELECT = (
-    "SELECT a.agent_id, a.team, a.seniority = 'senior' AS senior, a.max_open, a.active,"
-    " (SELECT count(*) FROM tasks t WHERE t.assignee = a.agent_id"
-    "  AND t.state IN ('assigned', 'in_progress'))::int AS load FROM agents a"
-)
-
-
 def _check(agent_id: str | None, team: str | None, max_open: int | None) -> None:
     if agent_id is not None and not agent_id.strip():
         raise ValueError("an agent id cannot be empty")
@@ -71,10 +56,7 @@ def _check(agent_id: str | None, team: str | None, max_open: int | None) -> None
 
 
 async def _one(pg: Pg, agent_id: str) -> AgentView:
-    row = await pg.fetchrow(_SELECT + " WHERE a.agent_id = $1", agent_id)
-    if row is None:
-        raise AgentNotFound(f"no agent {agent_id!r}")
-    return AgentView(**dict(row))
+    return AgentView(**await fetch_agent(pg, agent_id))
 
 
 async def add_agent(
@@ -84,12 +66,8 @@ async def add_agent(
     _check(agent_id, team, max_open)
     async with engine.begin() as conn:
         pg = await raw_connection(conn)
-        inserted = await pg.fetchval(
-            "INSERT INTO agents (agent_id, team, seniority, max_open) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (agent_id) DO NOTHING RETURNING agent_id",
-            agent_id, team, "senior" if senior else "standard", max_open,
-        )  # fmt: skip
-        if inserted is None:
+        seniority = "senior" if senior else "standard"
+        if not await insert_agent(pg, agent_id, team, seniority, max_open):
             raise AgentExists(f"agent {agent_id!r} exists")
         return await _one(pg, agent_id)
 
@@ -105,13 +83,10 @@ async def update_agent(
     seniority = None if senior is None else ("senior" if senior else "standard")
     async with engine.begin() as conn:
         pg = await raw_connection(conn)
-        found = await pg.fetchval(
-            "UPDATE agents SET team = coalesce($2, team), seniority = coalesce($3, seniority),"
-            " max_open = coalesce($4, max_open), active = coalesce($5, active)"
-            " WHERE agent_id = $1 RETURNING agent_id",
-            agent_id, team, seniority, max_open, active,
-        )  # fmt: skip
-        if found is None:
+        found = await update_agent_row(
+            pg, agent_id, team=team, seniority=seniority, max_open=max_open, active=active
+        )
+        if not found:
             raise AgentNotFound(f"no agent {agent_id!r}")
         return await _one(pg, agent_id)
 
@@ -125,19 +100,14 @@ async def deactivate_agent(
     at = wall_clock(now)
     async with engine.begin() as conn:
         pg = await raw_connection(conn)
-        rows = await pg.fetch(
-            f"SELECT {TASK_COLUMNS} FROM tasks WHERE assignee = $1 AND state = 'assigned'"
-            " ORDER BY task_id FOR UPDATE",
-            agent_id,
+        views = await assigned_tasks(pg, agent_id)
+        found = await update_agent_row(
+            pg, agent_id, team=None, seniority=None, max_open=None, active=False
         )
-        found = await pg.fetchval(
-            "UPDATE agents SET active = false WHERE agent_id = $1 RETURNING agent_id", agent_id
-        )
-        if found is None:
+        if not found:
             raise AgentNotFound(f"no agent {agent_id!r}")
         released: list[str] = []
-        for row in rows:
-            view = task_view(row)
+        for view in views:
             await apply_transition(
                 pg, view, TaskState.OPEN, at=max(at, view.created_at), actor=actor
             )
@@ -151,9 +121,5 @@ async def list_agents(
     """Agents by team and id, with their loads."""
     async with engine.connect() as conn:
         pg = await raw_connection(conn)
-        rows = await pg.fetch(
-            _SELECT + " WHERE ($1::text IS NULL OR a.team = $1) AND (a.active OR $2)"
-            " ORDER BY a.team, a.agent_id",
-            team, include_inactive,
-        )  # fmt: skip
-    return [AgentView(**dict(r)) for r in rows]
+        rows = await fetch_agents(pg, team=team, include_inactive=include_inactive)
+    return [AgentView(**r) for r in rows]

@@ -39,15 +39,15 @@ from churnwatch.alerts import Playbook, PlaybookError, TaskState
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.plan import ACTOR
 from churnwatch_alerts.playbooks import parse_playbooks_from_yaml
-from churnwatch_alerts.uplift import scoring_watermark
-from churnwatch_alerts.worktasks import TASK_COLUMNS, apply_transition, task_view
+from churnwatch_alerts.store.tasks import due_for_expiry
+from churnwatch_alerts.store.uplift import playbook_texts, scoring_watermark
+from churnwatch_alerts.worktasks import apply_transition
 from churnwatch_runtime.db import raw_connection
 from churnwatch_runtime.worker.periodic import repeat
 
 __all__ = ["EXPIRY_CLOCKS", "ExpiryConfig", "ExpiryJob", "ExpiryRun", "expire_after", "run_expiry"]
 
 log = logging.getLogger(__name__)
-Pg = Any  # asyncpg.Connection
 EXPIRY_CLOCKS = ("watermark", "wall")
 
 
@@ -121,23 +121,10 @@ async def run_expiry(
             clock = await scoring_watermark(pg, cfg.watermark_group)
         if clock is None:
             return ExpiryRun("no_clock")
-        rules = _rules(await pg.fetch("SELECT id, version, yaml FROM playbooks"), cfg.expire_after)
-        rows = await pg.fetch(
-            f"SELECT {TASK_COLUMNS},"
-            " t.created_at + make_interval(secs => coalesce(r.secs, $4)) AS expires_at"
-            " FROM tasks t LEFT JOIN unnest($1::text[], $2::int[], $3::float8[]) AS r(id, v, secs)"
-            " ON r.id = t.playbook_id AND r.v = t.playbook_version"
-            " WHERE t.state IN ('open', 'assigned', 'in_progress')"
-            " AND t.created_at + make_interval(secs => coalesce(r.secs, $4)) <= $5"
-            " ORDER BY t.created_at, t.task_id LIMIT $6 FOR UPDATE OF t SKIP LOCKED",
-            [k[0] for k in rules], [k[1] for k in rules], list(rules.values()),
-            cfg.expire_after.total_seconds(), clock, cfg.batch,
-        )  # fmt: skip
+        rules = _rules(await playbook_texts(pg), cfg.expire_after)
+        due = await due_for_expiry(pg, rules, cfg.expire_after.total_seconds(), clock, cfg.batch)
         expired: list[str] = []
-        for row in rows:
-            values = dict(row)
-            expires_at = values.pop("expires_at")
-            view = task_view(values)
+        for view, expires_at in due:
             await apply_transition(pg, view, TaskState.EXPIRED, at=expires_at, actor=ACTOR)
             expired.append(view.task_id)
         return ExpiryRun("done", clock, tuple(expired))

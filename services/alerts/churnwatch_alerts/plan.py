@@ -12,7 +12,6 @@ replay decides exactly as the live run did, and a simulated clock works like a r
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +37,8 @@ from churnwatch.alerts import (
 from churnwatch.messages import ActionMessage, ScoreMessage, encode_action
 from churnwatch.profile import CustomerProfile
 from churnwatch_alerts.assign import Roster, assign_policy
+from churnwatch_alerts.rows import ExposureRow, TaskRow
+from churnwatch_alerts.rows import Plan as Plan  # re-exported: the planner's result
 from churnwatch_runtime.worker import OutboxMessage
 
 ACTOR = "alerts"
@@ -98,33 +99,6 @@ class PlanConfig:
     churn_stages: frozenset[str] = frozenset({"churned", "lapsed"})
     assign: str = "round_robin"
     """Assignment policy of task playbooks without ``params.assign`` (`assign.ASSIGN_POLICIES`)."""
-
-
-@dataclass(slots=True)
-class Plan:
-    """Rows per table (tuples in the store's column order) and the outbox messages."""
-
-    customers: dict[str, tuple[str, datetime, str]] = field(default_factory=dict)
-    tasks: list[tuple[Any, ...]] = field(default_factory=list)
-    task_updates: dict[str, tuple[str, datetime | None, str | None, datetime | None]] = field(
-        default_factory=dict
-    )
-    audits: list[tuple[str, str | None, str, str, str | None, datetime]] = field(
-        default_factory=list
-    )
-    suppressions: list[tuple[str, str, str, int, str, str, datetime]] = field(default_factory=list)
-    exposures: list[tuple[Any, ...]] = field(default_factory=list)
-    contacts: list[tuple[str, str, str, str, str, datetime]] = field(default_factory=list)
-    treatments: list[tuple[str, str, str, datetime]] = field(default_factory=list)
-    actions: list[OutboxMessage] = field(default_factory=list)
-    deliveries: list[tuple[str, bytes]] = field(default_factory=list)
-    skipped: int = 0  # re-published or out-of-date scores
-    acted: Counter[tuple[str, str]] = field(default_factory=Counter)  # (playbook, type)
-    suppressed: Counter[str] = field(default_factory=Counter)  # reason
-    controls: Counter[str] = field(default_factory=Counter)  # playbook
-    closed: Counter[str] = field(default_factory=Counter)  # outcome
-    assigned: Counter[str] = field(default_factory=Counter)  # team
-    unassigned: Counter[str] = field(default_factory=Counter)  # team: nobody with room
 
 
 def recover_band(playbook: Playbook, default: str) -> str:
@@ -246,14 +220,26 @@ def _act(
                                 row.assignee, row.at))  # fmt: skip
             plan.assigned[team] += 1
     plan.tasks.append(
-        (
-            match.action_id, match.customer_id, pb.id, pb.version, match.action.type,
-            task.state.value, match.priority, facts.value_at_risk, facts.churn_probability,
-            facts.tier, orjson.dumps(list(facts.reasons)).decode(),
-            orjson.dumps(params.get("talking_points", [])).decode(), team, due, at,
-            recover_band(pb, cfg.recover_band), task.assignee,
+        TaskRow(
+            task_id=match.action_id,
+            customer_id=match.customer_id,
+            playbook_id=pb.id,
+            playbook_version=pb.version,
+            action_type=match.action.type,
+            state=task.state.value,
+            priority=match.priority,
+            value_at_risk=facts.value_at_risk,
+            churn_probability=facts.churn_probability,
+            tier=facts.tier,
+            reasons=orjson.dumps(list(facts.reasons)).decode(),
+            talking_points=orjson.dumps(params.get("talking_points", [])).decode(),
+            team=team,
+            sla_due_at=due,
+            created_at=at,
+            recover_band=recover_band(pb, cfg.recover_band),
+            assignee=task.assignee,
         )
-    )  # fmt: skip
+    )
     return task
 
 
@@ -286,9 +272,20 @@ def _one(
             continue
         arm = "control" if decision.outcome == "control" else "treated"
         plan.exposures.append(
-            (match.action_id, match.customer_id, pb.id, pb.version, arm, match.trigger_key, now,
-             facts.tier, facts.churn_probability, facts.clv, facts.value_at_risk)
-        )  # fmt: skip
+            ExposureRow(
+                action_id=match.action_id,
+                customer_id=match.customer_id,
+                playbook_id=pb.id,
+                playbook_version=pb.version,
+                arm=arm,
+                trigger_key=match.trigger_key,
+                exposed_at=now,
+                segment=facts.tier,
+                churn_probability=facts.churn_probability,
+                clv=facts.clv,
+                value_at_risk=facts.value_at_risk,
+            )
+        )
         plan.contacts.append(
             (match.action_id, match.customer_id, pb.id, arm, match.action.channel or "", now)
         )

@@ -22,7 +22,8 @@ from churnwatch_alerts.assign import ASSIGN_POLICIES, task_teams
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.plan import PlanConfig, ScoreIn, history_horizon, plan_batch
 from churnwatch_alerts.playbooks import load_playbooks
-from churnwatch_alerts.store import load_roster, load_states, raw, save_cursors, write_plan
+from churnwatch_alerts.store import load_roster, load_states, save_cursors, write_plan
+from churnwatch_runtime.db import raw_connection
 from churnwatch_runtime.worker import MSG_ID_HEADER, Batch, Record, outbox
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class AlertsProcessor:
             scores.append(score)
         if not scores:
             return
-        pg = await raw(conn)
+        pg = await raw_connection(conn)
         since = min(s.event_time for s in scores) - history_horizon(
             self.playbooks, self.config.plan.policy
         )

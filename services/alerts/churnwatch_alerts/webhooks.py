@@ -25,24 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch_alerts.metrics import AlertsMetrics
 from churnwatch_alerts.signing import ACTION_ID_HEADER, SIGNATURE_HEADER, backoff, signature_header
-from churnwatch_alerts.store import raw
+from churnwatch_alerts.store.webhooks import due_deliveries, record_results
+from churnwatch_runtime.db import raw_connection
 from churnwatch_runtime.worker.periodic import repeat
 
 log = logging.getLogger(__name__)
-
-_DUE = (
-    "SELECT d.id, d.action_id, d.attempts, d.body, e.url, e.secret FROM webhook_deliveries d"
-    " JOIN webhook_endpoints e ON e.id = d.endpoint_id"
-    " WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled"
-    " ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED"
-)
-_RESULT = (
-    "UPDATE webhook_deliveries AS d SET status = u.s, attempts = u.a,"
-    " next_attempt_at = now() + u.w * interval '1 second', last_error = u.e,"
-    " delivered_at = CASE WHEN u.s = 'delivered' THEN now() END"
-    " FROM unnest($1::bigint[], $2::text[], $3::int[], $4::float8[], $5::text[])"
-    " AS u(id, s, a, w, e) WHERE d.id = u.id"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +103,8 @@ class WebhookDispatcher:
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         """One round: at most ``batch`` due rows, in one transaction; how many were tried."""
         async with self.engine.begin() as conn:
-            pg = await raw(conn)
-            rows = await pg.fetch(_DUE, self.config.batch)
+            pg = await raw_connection(conn)
+            rows = await due_deliveries(pg, self.config.batch)
             if not rows:
                 return 0
             errors = await asyncio.gather(*(self._post(client, r) for r in rows))
@@ -125,12 +112,13 @@ class WebhookDispatcher:
                 outcome(r["attempts"], e, self.config, self._rng)
                 for r, e in zip(rows, errors, strict=True)
             ]
-            await pg.execute(
-                _RESULT,
-                [r["id"] for r in rows], [o.status for o in results],
-                [o.attempts for o in results], [o.wait for o in results],
-                [o.error for o in results],
-            )  # fmt: skip
+            await record_results(
+                pg,
+                [
+                    (r["id"], o.status, o.attempts, o.wait, o.error)
+                    for r, o in zip(rows, results, strict=True)
+                ],
+            )
         for o in results:
             kind = {"delivered": "ok", "pending": "retry", "dead": "dead"}[o.status]
             self.metrics.deliveries.labels(kind).inc()

@@ -112,14 +112,14 @@ async def test_sigkill_mid_stream_then_restart_duplicates_nothing(
     assert plan.closed
 
     tasks = {r["task_id"]: r["state"] for r in await rows(db, "SELECT task_id, state FROM tasks")}
-    expected_tasks = {t[0]: "open" for t in plan.tasks}
+    expected_tasks = {t.task_id: "open" for t in plan.tasks}
     expected_tasks.update({k: v[0] for k, v in plan.task_updates.items()})
     assert tasks == expected_tasks
     treatments = await rows(db, "SELECT action_id FROM treatments")
     assert sorted(t["action_id"] for t in treatments) == sorted(expected_actions)
     exposures = await rows(db, "SELECT action_id, arm FROM exposures")
     assert sorted((e["action_id"], e["arm"]) for e in exposures) == sorted(
-        (e[0], e[4]) for e in plan.exposures
+        (e.action_id, e.arm) for e in plan.exposures
     )
     suppressions = await rows(db, "SELECT action_id, reason FROM suppressions")
     assert sorted((s["action_id"], s["reason"]) for s in suppressions) == sorted(

@@ -103,7 +103,7 @@ async def test_a_score_stream_makes_exactly_the_expected_tasks_and_actions(
 
 
 async def _insert_then_fail(db: AsyncEngine) -> None:
-    from churnwatch_alerts.store import raw
+    from churnwatch_runtime.db import raw_connection as raw
 
     async with db.begin() as conn:
         pg = await raw(conn)

@@ -129,4 +129,6 @@ async def test_tasks_are_assigned_round_robin_by_tier_and_within_capacity(
     plan = plan_batch(parsed, {d["customer_id"]: CustomerState(profile=consenting()) for d in docs},
                       {pb.id: pb for pb in parse_playbooks_from_yaml(PLAYBOOKS)},
                       PlanConfig(actions_topic=actions), roster)  # fmt: skip
-    assert {t[0]: t[16] for t in plan.tasks} == {t["task_id"]: t["assignee"] for t in tasks}
+    assert {t.task_id: t.assignee for t in plan.tasks} == {
+        t["task_id"]: t["assignee"] for t in tasks
+    }

@@ -74,7 +74,7 @@ def team(**capacity: int) -> list[Agent]:
 
 
 def assignees(plan: Plan) -> list[Any]:
-    return [t[16] for t in plan.tasks]
+    return [t.assignee for t in plan.tasks]
 
 
 def test_round_robin_goes_round_the_team_by_agent_id_and_skips_an_agent_at_max_open():
@@ -82,7 +82,7 @@ def test_round_robin_goes_round_the_team_by_agent_id_and_skips_an_agent_at_max_o
     roster = Roster.of(team(bob=1), cursors={"save-team": None})
     plan = plan_batch(batch, states(batch), PLAYBOOKS, CFG, roster)
     assert assignees(plan) == ["ann", "bob", "cy", "ann", "cy", "ann"]
-    assert [t[5] for t in plan.tasks] == ["assigned"] * 6
+    assert [t.state for t in plan.tasks] == ["assigned"] * 6
     assert roster.cursors == {"save-team": "ann"}
     assert roster.moved == {"save-team"}
     assert roster.load == {"ann": 3, "bob": 1, "cy": 2}
@@ -92,7 +92,7 @@ def test_round_robin_goes_round_the_team_by_agent_id_and_skips_an_agent_at_max_o
 def test_every_assignment_has_its_audit_row_after_the_creation_one():
     batch = scores(("R-1", "bronze", "retail"))
     plan = plan_batch(batch, states(batch), PLAYBOOKS, CFG, Roster.of(team()))
-    task_id = plan.tasks[0][0]
+    task_id = plan.tasks[0].task_id
     assert plan.audits == [
         (task_id, None, "open", "alerts", None, T),
         (task_id, "open", "assigned", "alerts", "ann", T),
@@ -113,21 +113,21 @@ def test_without_an_agent_with_room_the_task_stays_open():
     batch = scores(("R-1", "bronze", "retail"), ("R-2", "bronze", "retail"))
     roster = Roster.of([Agent("ann", "save-team", capacity=1)])
     plan = plan_batch(batch, states(batch), PLAYBOOKS, CFG, roster)
-    assert [(t[5], t[16]) for t in plan.tasks] == [("assigned", "ann"), ("open", None)]
+    assert [(t.state, t.assignee) for t in plan.tasks] == [("assigned", "ann"), ("open", None)]
     assert plan.unassigned == {"save-team": 1}
     other = Roster.of([Agent("zed", "other-team")])
     batch = scores(("R-3", "gold", "retail"))
     plan = plan_batch(batch, states(batch), PLAYBOOKS, CFG, other)
-    assert [(t[5], t[16]) for t in plan.tasks] == [("open", None)]
+    assert [(t.state, t.assignee) for t in plan.tasks] == [("open", None)]
     assert len(plan.audits) == 1  # created only
 
 
 def test_no_roster_or_policy_none_leaves_tasks_open_as_before():
     batch = scores(("R-1", "bronze", "retail"))
-    assert [t[5] for t in plan_batch(batch, states(batch), PLAYBOOKS, CFG).tasks] == ["open"]
+    assert [t.state for t in plan_batch(batch, states(batch), PLAYBOOKS, CFG).tasks] == ["open"]
     off = PlanConfig(actions_topic="actions", assign="none")
     plan = plan_batch(batch, states(batch), PLAYBOOKS, off, Roster.of(team()))
-    assert [t[16] for t in plan.tasks] == [None]
+    assert [t.assignee for t in plan.tasks] == [None]
 
 
 def test_an_auto_closed_task_gives_its_agent_room_again():

@@ -54,11 +54,11 @@ def test_a_platinum_customer_entering_high_risk_gets_a_save_team_task():
     [c] = customers(treated=True)
     plan = plan_batch([score_in(c, band="high", tier="platinum")], {c: state()}, PLAYBOOKS, CFG)
     [task] = plan.tasks
-    action_id = task[0]
-    assert task[1:3] == (c, "save_call_vip")
-    assert task[6] == pytest.approx(500.0)  # priority = value at risk
-    assert task[13] == due_at(T, "platinum", {"platinum": 4})
-    assert orjson.loads(task[10]) == ["NPS 3 (detractor)"]
+    action_id = task.task_id
+    assert (task.customer_id, task.playbook_id) == (c, "save_call_vip")
+    assert task.priority == pytest.approx(500.0)  # priority = value at risk
+    assert task.sla_due_at == due_at(T, "platinum", {"platinum": 4})
+    assert orjson.loads(task.reasons) == ["NPS 3 (detractor)"]
     [message] = plan.actions
     assert (message.topic, message.msg_id, message.key) == ("actions", action_id, c.encode())
     doc = orjson.loads(message.value or b"")
@@ -66,7 +66,7 @@ def test_a_platinum_customer_entering_high_risk_gets_a_save_team_task():
     assert doc["params"]["sla_due_at"].endswith("Z")
     assert plan.deliveries == [(action_id, message.value)]
     assert plan.treatments == [(action_id, c, "save_call", T)]
-    assert [e[4] for e in plan.exposures] == ["treated"]
+    assert [e.arm for e in plan.exposures] == ["treated"]
     assert plan.audits == [(action_id, None, "open", "alerts", None, T)]
     assert plan.acted == {("save_call_vip", "save_call"): 1}
 
@@ -86,7 +86,7 @@ def test_a_held_out_customer_is_exposed_as_control_and_gets_nothing():
     plan = plan_batch([score_in(c)], {c: state()}, PLAYBOOKS, CFG)
     assert (plan.tasks, plan.actions, plan.treatments, plan.deliveries) == ([], [], [], [])
     [exposure] = plan.exposures
-    assert exposure[4] == "control"
+    assert exposure.arm == "control"
     assert plan.controls == {"save_call_vip": 1}
     assert [row[3] for row in plan.contacts] == ["control"]  # counted by the guardrails
 
@@ -201,11 +201,13 @@ def test_an_episode_outlasting_the_guardrails_horizon_is_still_decided_once():
     failed_at = int((T - timedelta(days=200)).timestamp())
     profile = CustomerProfile(consent_email=1, consent_email_at=1, failures=[failed_at])
     first = plan_batch([score_in(c)], {c: state(profile=profile)}, PLAYBOOKS, CFG)
-    [exposure] = [e for e in first.exposures if e[2] == "billing_outreach"]
+    [exposure] = [e for e in first.exposures if e.playbook_id == "billing_outreach"]
     later = score_in(c, hours=24 * 120)  # the contact is long outside every cooldown
     again = plan_batch([later], {c: state(profile=profile)}, PLAYBOOKS, CFG)
-    assert [e[0] for e in again.exposures if e[2] == "billing_outreach"] == [exposure[0]]
-    remembered = state(profile=profile, decided={exposure[0]})
+    assert [e.action_id for e in again.exposures if e.playbook_id == "billing_outreach"] == [
+        exposure.action_id
+    ]
+    remembered = state(profile=profile, decided={exposure.action_id})
     once = plan_batch([later], {c: remembered}, PLAYBOOKS, CFG)
-    assert [e for e in once.exposures if e[2] == "billing_outreach"] == []
-    assert [m for m in once.actions if m.msg_id == exposure[0]] == []
+    assert [e for e in once.exposures if e.playbook_id == "billing_outreach"] == []
+    assert [m for m in once.actions if m.msg_id == exposure.action_id] == []

@@ -23,7 +23,8 @@ from churnwatch_alerts import (
     churned_by,
     resolvable_at,
 )
-from churnwatch_alerts.uplift import _COLUMNS, _INSERT, churned_from_stage, report_rows
+from churnwatch_alerts.store.uplift import _COLUMNS, _INSERT
+from churnwatch_alerts.uplift import churned_from_stage, report_rows
 from churnwatch_runtime.db import make_engine
 
 END = datetime(2026, 6, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The alerts service's SQL: batched loads by customer, one ``unnest`` statement per table.
+"""The alerts batch's SQL: batched loads by customer, one ``unnest`` statement per table.
 
 Runs on the raw asyncpg connection of the worker's batch transaction (as scoring does). Every
 insert keyed by the action id is ``ON CONFLICT DO NOTHING``: a batch processed again after a
@@ -12,21 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from churnwatch.alerts import Agent
 from churnwatch.profile import CustomerProfile
 from churnwatch_alerts.assign import Roster
-from churnwatch_alerts.plan import CustomerState, OpenTask, Plan
-from churnwatch_runtime.db import raw_connection
-
-Pg = Any  # asyncpg.Connection (asyncpg ships no type hints)
-
-
-async def raw(conn: AsyncConnection) -> Pg:
-    """The asyncpg connection under ``conn``, inside its transaction (see ``raw_connection``)."""
-    pg: Pg = await raw_connection(conn)
-    return pg
+from churnwatch_alerts.plan import CustomerState, OpenTask
+from churnwatch_alerts.rows import ExposureRow, Plan, TaskRow
+from churnwatch_runtime.db import BulkInsert, Pg, transpose
 
 
 async def load_states(pg: Pg, ids: Sequence[str], since: datetime) -> dict[str, CustomerState]:
@@ -129,44 +120,41 @@ async def save_cursors(pg: Pg, roster: Roster) -> None:
     roster.moved.clear()
 
 
-def _columns(rows: Sequence[tuple[Any, ...]], n: int) -> list[list[Any]]:
-    cols: list[list[Any]] = [[] for _ in range(n)]
-    for row in rows:
-        for col, value in zip(cols, row, strict=True):
-            col.append(value)
-    return cols
-
-
-def _unnest(types: Sequence[str]) -> str:
-    return "unnest(" + ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types)) + ")"
-
-
-async def _insert(
-    pg: Pg, table: str, columns: str, types: Sequence[str], rows: Sequence[tuple[Any, ...]],
-    *, conflict: str = "ON CONFLICT DO NOTHING", casts: dict[int, str] | None = None,
-) -> None:  # fmt: skip
-    if not rows:
-        return
-    names = [f"c{i}" for i in range(len(types))]
-    select = ", ".join(
-        f"CAST({name} AS {casts[i]})" if casts and i in casts else name
-        for i, name in enumerate(names)
-    )
-    await pg.execute(
-        f"INSERT INTO {table} ({columns}) SELECT {select} FROM {_unnest(types)}"
-        f" AS u({', '.join(names)}) {conflict}",
-        *_columns(rows, len(types)),
-    )
-
-
-_TASK_COLUMNS = (
-    "task_id, customer_id, playbook_id, playbook_version, action_type, state, priority,"
-    " value_at_risk, churn_probability, tier, reasons, talking_points, team, sla_due_at,"
-    " created_at, recover_band, assignee"
+_NOTHING = "ON CONFLICT DO NOTHING"
+_TASKS = BulkInsert.of(
+    TaskRow, "tasks", conflict=_NOTHING, casts={"reasons": "jsonb", "talking_points": "jsonb"}
 )
-_TASK_TYPES = (
-    "text", "text", "text", "int", "text", "text", "float8", "float8", "float8", "text", "text",
-    "text", "text", "timestamptz", "timestamptz", "text", "text",
+_EXPOSURES = BulkInsert.of(ExposureRow, "exposures", conflict=_NOTHING)
+_AUDITS = BulkInsert(
+    "task_audit",
+    (("task_id", "text"), ("from_state", "text"), ("to_state", "text"), ("actor", "text"),
+     ("assignee", "text"), ("at", "timestamptz")),
+)  # fmt: skip
+_SUPPRESSIONS = BulkInsert(
+    "suppressions",
+    (("action_id", "text"), ("customer_id", "text"), ("playbook_id", "text"),
+     ("playbook_version", "int"), ("reason", "text"), ("message", "text"),
+     ("at", "timestamptz")),
+    conflict=_NOTHING,
+)  # fmt: skip
+_CONTACTS = BulkInsert(
+    "contact_log",
+    (("action_id", "text"), ("customer_id", "text"), ("playbook_id", "text"), ("arm", "text"),
+     ("channel", "text"), ("at", "timestamptz")),
+    conflict=_NOTHING,
+)  # fmt: skip
+_TREATMENTS = BulkInsert(
+    "treatments",
+    (("action_id", "text"), ("customer_id", "text"), ("action_type", "text"),
+     ("issued_at", "timestamptz")),
+    conflict=_NOTHING,
+)  # fmt: skip
+_CUSTOMERS = BulkInsert(
+    "alert_customers",
+    (("customer_id", "text"), ("band", "text"), ("event_time", "timestamptz"),
+     ("score_id", "text")),
+    conflict="ON CONFLICT (customer_id) DO UPDATE SET band = EXCLUDED.band,"
+    " event_time = EXCLUDED.event_time, score_id = EXCLUDED.score_id",
 )  # fmt: skip
 
 
@@ -174,7 +162,7 @@ async def _update_tasks(pg: Pg, updates: dict[str, tuple[Any, ...]]) -> None:
     if not updates:
         return
     ids = list(updates)
-    states, closed, outcomes, below = _columns(list(updates.values()), 4)
+    states, closed, outcomes, below = transpose(list(updates.values()), 4)
     await pg.execute(
         "UPDATE tasks SET state = u.s, closed_at = coalesce(u.c, tasks.closed_at),"
         " outcome = coalesce(u.o, tasks.outcome), below_since = u.b"
@@ -188,36 +176,15 @@ async def write_plan(pg: Pg, plan: Plan) -> None:
     """Every row of ``plan`` (the outbox messages are the processor's)."""
     # updates of existing tasks first: a task closed in this batch frees the (customer,
     # playbook) slot of the unique open-task index for a new task of the same batch
-    new = {row[0] for row in plan.tasks}
+    new = {row.task_id for row in plan.tasks}
     await _update_tasks(pg, {k: v for k, v in plan.task_updates.items() if k not in new})
-    await _insert(pg, "tasks", _TASK_COLUMNS, _TASK_TYPES, plan.tasks, casts={10: "jsonb",
-                  11: "jsonb"})  # fmt: skip
+    await _TASKS.run(pg, plan.tasks)
     await _update_tasks(pg, {k: v for k, v in plan.task_updates.items() if k in new})
-    await _insert(
-        pg, "task_audit", "task_id, from_state, to_state, actor, assignee, at",
-        ("text", "text", "text", "text", "text", "timestamptz"), plan.audits, conflict="",
-    )  # fmt: skip
-    await _insert(
-        pg, "suppressions",
-        "action_id, customer_id, playbook_id, playbook_version, reason, message, at",
-        ("text", "text", "text", "int", "text", "text", "timestamptz"), plan.suppressions,
-    )  # fmt: skip
-    await _insert(
-        pg, "exposures",
-        "action_id, customer_id, playbook_id, playbook_version, arm, trigger_key, exposed_at,"
-        " segment, churn_probability, clv, value_at_risk",
-        ("text", "text", "text", "int", "text", "text", "timestamptz", "text", "float8",
-         "float8", "float8"),
-        plan.exposures,
-    )  # fmt: skip
-    await _insert(
-        pg, "contact_log", "action_id, customer_id, playbook_id, arm, channel, at",
-        ("text", "text", "text", "text", "text", "timestamptz"), plan.contacts,
-    )  # fmt: skip
-    await _insert(
-        pg, "treatments", "action_id, customer_id, action_type, issued_at",
-        ("text", "text", "text", "timestamptz"), plan.treatments,
-    )  # fmt: skip
+    await _AUDITS.run(pg, plan.audits)
+    await _SUPPRESSIONS.run(pg, plan.suppressions)
+    await _EXPOSURES.run(pg, plan.exposures)
+    await _CONTACTS.run(pg, plan.contacts)
+    await _TREATMENTS.run(pg, plan.treatments)
     # auto-closed tasks: the outcome on the treatment too (after its insert: a task may be
     # created and closed in one batch), as people's closes do (worktasks)
     closed = [(k, v[2], v[1]) for k, v in plan.task_updates.items() if v[2] is not None]
@@ -225,10 +192,10 @@ async def write_plan(pg: Pg, plan: Plan) -> None:
         await pg.execute(
             "UPDATE treatments SET outcome = u.o, outcome_at = u.a FROM unnest($1::text[],"
             " $2::text[], $3::timestamptz[]) AS u(id, o, a) WHERE treatments.action_id = u.id",
-            *_columns(closed, 3),
+            *transpose(closed, 3),
         )
     if plan.deliveries:
-        ids, bodies = _columns(plan.deliveries, 2)
+        ids, bodies = transpose(plan.deliveries, 2)
         await pg.execute(
             "INSERT INTO webhook_deliveries (action_id, endpoint_id, body, status, attempts,"
             " next_attempt_at, created_at) SELECT u.a, e.id, u.b, 'pending', 0, now(), now()"
@@ -237,9 +204,4 @@ async def write_plan(pg: Pg, plan: Plan) -> None:
             ids, bodies,
         )  # fmt: skip
     rows = [(c, band, at, sid) for c, (band, at, sid) in plan.customers.items()]
-    await _insert(
-        pg, "alert_customers", "customer_id, band, event_time, score_id",
-        ("text", "text", "timestamptz", "text"), rows,
-        conflict="ON CONFLICT (customer_id) DO UPDATE SET band = EXCLUDED.band,"
-        " event_time = EXCLUDED.event_time, score_id = EXCLUDED.score_id",
-    )  # fmt: skip
+    await _CUSTOMERS.run(pg, rows)
