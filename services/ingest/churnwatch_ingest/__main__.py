@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import signal
 
 import uvicorn
@@ -17,6 +18,8 @@ from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.raw import run_raw_validator
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_runtime.logs import configure_logging
+
+log = logging.getLogger(__name__)
 
 
 def tune_gc() -> None:
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run_raw(settings: IngestSettings) -> None:
-    """The raw validator alone, until SIGINT/SIGTERM; /metrics on ``raw_metrics_port`` if set."""
+    """The raw validator alone, until SIGINT/SIGTERM; /metrics on ``raw_metrics_port`` (8004) —
+    without it the dead letters were counted where nobody could see them."""
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -61,10 +65,18 @@ def _run_raw(settings: IngestSettings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         metrics = IngestMetrics()
-        if settings.raw_metrics_port is not None:
+        if settings.raw_metrics_port:
             from prometheus_client import start_http_server
 
-            start_http_server(settings.raw_metrics_port, registry=metrics.registry)
+            try:
+                start_http_server(
+                    settings.raw_metrics_port, addr=settings.host, registry=metrics.registry
+                )
+            except OSError as exc:  # e.g. a second validator on this host: run, unobserved
+                log.warning(
+                    "raw validator /metrics not served",
+                    extra={"port": settings.raw_metrics_port, "error": str(exc)},
+                )
         await run_raw_validator(settings, stop, metrics=metrics)
 
     try:

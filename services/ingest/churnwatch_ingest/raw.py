@@ -27,11 +27,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 
 from churnwatch.events import Event, EventRejected, ValidationLimits
+from churnwatch_ingest import quality
 from churnwatch_ingest.dedup import DedupStore, Reservation, purge_forever
 from churnwatch_ingest.dlq import check_record, dlq_headers
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.personal import KeyStore, seal_events
 from churnwatch_ingest.publisher import OutRecord, event_headers, publish
+from churnwatch_ingest.quality import Tally, source_of_bytes
 from churnwatch_ingest.settings import IngestSettings
 from churnwatch_runtime.kafka import ensure_topics, make_consumer, make_producer
 
@@ -48,7 +50,11 @@ class Plan:
 
     valid: list[tuple[ConsumerRecord[bytes, bytes], Event]] = field(default_factory=list)
     dead: list[tuple[ConsumerRecord[bytes, bytes], EventRejected]] = field(default_factory=list)
-    in_batch_duplicates: int = 0
+    in_batch: list[Event] = field(default_factory=list)  # a later record with a seen event_id
+
+    @property
+    def in_batch_duplicates(self) -> int:
+        return len(self.in_batch)
 
 
 def plan_batch(batch: Batch, *, now: datetime, limits: ValidationLimits) -> Plan:
@@ -63,7 +69,7 @@ def plan_batch(batch: Batch, *, now: datetime, limits: ValidationLimits) -> Plan
                 plan.dead.append((record, exc))
                 continue
             if event.event_id in seen:
-                plan.in_batch_duplicates += 1
+                plan.in_batch.append(event)
                 continue
             seen.add(event.event_id)
             plan.valid.append((record, event))
@@ -121,6 +127,8 @@ class RawValidator:
             failed = sum(1 for err in errors if err)
             if failed:
                 raise RuntimeError(f"{failed} of {len(records)} outputs not acknowledged")
+            if reservation is not None:  # after the acks, in the reservation's transaction
+                await quality.write(reservation.conn, _tally(plan, fresh, now))
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         try:
             await self.consumer.commit(offsets)
@@ -136,8 +144,9 @@ class RawValidator:
     def _reserve(
         self, plan: Plan, now: datetime
     ) -> AbstractAsyncContextManager[Reservation | None]:
-        if self.store is None or not plan.valid:
+        if self.store is None:  # no database: counted in /metrics only (docs/ingest.md)
             return contextlib.nullcontext()
+        # even without valid records: the transaction carries the batch's data-quality counts
         return self.store.reserve(
             [e.event_id for _, e in plan.valid],
             [e.customer_id for _, e in plan.valid],
@@ -251,6 +260,22 @@ async def raw_validator(
         await producer.stop()
         if store is not None:
             await store.close()
+
+
+def _tally(
+    plan: Plan, fresh: Sequence[tuple[ConsumerRecord[bytes, bytes], Event]], now: datetime
+) -> Tally:
+    """A batch's counts: accepted (published), duplicates (in the batch or reserved before),
+    dead letters by reason."""
+    tally = Tally(now.date(), "raw")
+    new = {id(e) for _, e in fresh}
+    for _, e in plan.valid:
+        tally.add(e.source, "accepted" if id(e) in new else "duplicate")
+    for e in plan.in_batch:
+        tally.add(e.source, "duplicate")
+    for record, exc in plan.dead:
+        tally.add(source_of_bytes(record.value), "dlq", exc.reason)
+    return tally
 
 
 def _limits(settings: IngestSettings) -> ValidationLimits:

@@ -23,10 +23,12 @@ from churnwatch.events import (
     ValidationLimits,
     parse_event,
 )
+from churnwatch_ingest import quality
 from churnwatch_ingest.dedup import DedupStore
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.personal import KeyStore, seal_events
 from churnwatch_ingest.publisher import OutRecord, event_headers, publish
+from churnwatch_ingest.quality import Tally, source_of
 from churnwatch_ingest.results import EventResult, split_body
 
 log = logging.getLogger(__name__)
@@ -89,13 +91,29 @@ class IngestService:
         now = datetime.now(UTC)
         items = split_body(body, max_batch=self.max_batch)
         results, valid = validate_all(items, now=now, limits=self.limits)
+        tally = Tally(now.date(), "http")  # data quality, one upsert per request (quality.py)
+        for r in results:  # rejected, or a duplicate within the body
+            if r.status == "rejected":
+                tally.add(source_of(items[r.index]), "rejected", str(r.errors[0].code))
+            else:
+                tally.add(source_of(items[r.index]), "duplicate")
         if valid:
-            results += await self._publish_new(valid, received_at=now)
+            results += await self._publish_new(valid, received_at=now, tally=tally)
+        else:
+            await self._write_quality(tally)
         self._count(results)
         return results
 
+    async def _write_quality(self, tally: Tally) -> None:
+        """Counts of a request that reserved nothing (all rejected or in-batch duplicates)."""
+        try:
+            async with self.store.pool.acquire() as conn:
+                await quality.write(conn, tally)
+        except Exception:  # counting must not fail the answer
+            log.exception("data-quality counts not written", extra={"rows": len(tally.counts)})
+
     async def _publish_new(
-        self, valid: list[tuple[int, Event]], *, received_at: datetime
+        self, valid: list[tuple[int, Event]], *, received_at: datetime, tally: Tally
     ) -> list[EventResult]:
         ids = [e.event_id for _, e in valid]
         try:
@@ -131,6 +149,11 @@ class IngestService:
                         extra={"unacked": len(failed), "of": len(fresh), "error": repr(first)},
                     )
                     await reservation.release(failed)
+                for _, e in valid:  # after the acks, in the reservation's transaction
+                    dup = e.event_id not in reservation.new
+                    if dup or e.event_id not in failed:
+                        tally.add(e.source, "duplicate" if dup else "accepted")
+                await quality.write(reservation.conn, tally)
         except Exception:  # the database failed, before or after publishing: the client retries
             log.exception("idempotency store failed", extra={"events": len(valid)})
             return [EventResult(i, e.event_id, "unavailable") for i, e in valid]

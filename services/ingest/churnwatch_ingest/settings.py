@@ -37,7 +37,9 @@ class IngestSettings(CommonSettings):
     raw_max_records: int = Field(2000, ge=1)
     raw_dedup: bool = Field(True, description="drop raw-path event_id duplicates too")
     raw_retry_backoff_s: float = Field(1.0, gt=0)
-    raw_metrics_port: int | None = Field(None, description="/metrics of a raw-only process")
+    raw_metrics_port: int = Field(
+        8004, ge=0, le=65535, description="/metrics of a raw-only process (DLQ counts); 0: none"
+    )
     access_log: bool = False
     auth: bool = Field(
         True,

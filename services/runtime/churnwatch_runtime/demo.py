@@ -228,6 +228,8 @@ def print_banner(
         + f"  ingest API      http://127.0.0.1:{ingest}/docs   (POST /v1/events, scope"
         " events:write)\n"
         f"  ingest metrics  http://127.0.0.1:{ingest}/metrics\n"
+        f"  raw metrics     http://127.0.0.1:{os.environ.get('CW_INGEST_RAW_METRICS_PORT', '8004')}"
+        "/metrics   (raw-validator: dead letters by reason)\n"
         "  at-risk list    .venv/bin/churnwatch at-risk   (save-team queue: churnwatch tasks)\n"
         "  keys            .venv/bin/churnwatch keys list / create / revoke\n"
         f"  logs            {logs}/\n"
