@@ -32,7 +32,9 @@ session_cookie = APIKeyCookie(
 __all__ = ["SESSION_COOKIE", "EngineDep", "Principal", "get_engine", "require"]
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
+    # async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread pool,
+    # a thread hop per request (bench/bench_api.py)
     engine: AsyncEngine = request.app.state.engine
     return engine
 

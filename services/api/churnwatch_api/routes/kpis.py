@@ -6,6 +6,7 @@ Read from the incremental aggregates (docs/kpis-as-built.md); definitions: share
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -26,6 +27,8 @@ MAX_DAYS = 366
 DEFAULT_DAYS = 30
 LEVEL_METRICS = ("customers", "value", "buyers", "repeaters", "subscribers", "active_retail",
                  "mrr")  # fmt: skip
+_LEVELS = frozenset((*LEVEL_METRICS, "value_at_risk"))
+"""The snapshot metrics whose end-of-day levels `churnwatch.kpis.series` reads."""
 
 
 class Point(BaseModel):
@@ -99,15 +102,29 @@ async def kpis(
     first, last = _window(from_, to, await store.last_day(engine))
     days = days_between(first, last)
     out: list[Kpi] = []
-    if cut != "playbook":
-        agg = await store.aggregates(engine, cut, first - timedelta(days=1))
-        lv = levels(agg.totals, agg.daily, [first - timedelta(days=1), *days])
-        for k, per_value in series(cut, agg.cut_values, days, agg.daily, lv):
-            out.append(_kpi(k, [_points(cv, days, vs) for cv, vs in per_value.items()]))
+    # the task counts on a second pooled connection meanwhile (latency: the longer of the two)
+    counts = None
     if cut in ("all", "tier", "playbook"):
-        saves, sla = await store.task_counts(engine, cut, first, last)
-        for name, counts in (("save_rate_raw", saves), ("sla_attainment", sla)):
-            out.append(_kpi(BY_NAME[name], _task_series(counts, days)))
+        counts = asyncio.create_task(store.task_counts(engine, cut, first, last))
+    try:
+        if cut != "playbook":
+            agg = await store.aggregates(engine, cut, first - timedelta(days=1))
+            # levels of the snapshot metrics the KPIs read only (a tenth of the keys: -20 ms)
+            lv = levels(
+                {k: v for k, v in agg.totals.items() if k[1] in _LEVELS},
+                {k: v for k, v in agg.daily.items() if k[2] in _LEVELS},
+                [first - timedelta(days=1), *days],
+            )
+            for k, per_value in series(cut, agg.cut_values, days, agg.daily, lv):
+                out.append(_kpi(k, [_points(cv, days, vs) for cv, vs in per_value.items()]))
+    except BaseException:
+        if counts is not None:
+            counts.cancel()
+        raise
+    if counts is not None:
+        saves, sla = await counts
+        for name, tally in (("save_rate_raw", saves), ("sla_attainment", sla)):
+            out.append(_kpi(BY_NAME[name], _task_series(tally, days)))
     if cut == "playbook":
         out.append(_kpi(BY_NAME["honest_save_rate"], await _honest(engine, first, last)))
     have = {k.name for k in out}

@@ -42,12 +42,20 @@ AT_RISK_BANDS = ("high", "critical")
 """The bands listed when the caller names none (the at-risk list of ``churnwatch at-risk``)."""
 
 _OPEN = "('open', 'assigned', 'in_progress')"
-COLUMNS = (
+_BASE = (
     "s.customer_id, s.band, s.churn_probability, s.tier, s.lifecycle_stage, s.rfm_segment,"
     " s.clv, s.clv_low, s.clv_high, s.value_if_retained, s.value_at_risk, s.reasons,"
-    " s.event_time, EXISTS (SELECT 1 FROM tasks t WHERE t.customer_id = s.customer_id"
+    " s.event_time"
+)
+COLUMNS = (
+    f"{_BASE}, EXISTS (SELECT 1 FROM tasks t WHERE t.customer_id = s.customer_id"
     f" AND t.state IN {_OPEN}) AS has_open_task"
 )
+BY_BAND_AND_TIER = frozenset({"value_at_risk"})
+"""Sorts with a (band, tier, sort column, customer_id) index (migration 0032): a page filtered
+by tier reads each (band, tier) pair's first rows from it and merges them. Without it, a rare
+pair (critical bronze customers hold little value at risk) made the sort index walk 136,000 rows
+for one page at 1M customers (1.5-2 s; bench/bench_api.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +124,10 @@ def build_query(
      AND (s.clv, s.customer_id) < ($3, $4) ORDER BY s.clv DESC, s.customer_id DESC LIMIT 51
     >>> params
     [['high', 'critical'], ['gold'], 900.0, 'C-9']
+    >>> sql, params = build_query(AtRiskFilter(tiers=("gold", "gold")), "value_at_risk", "desc",
+    ...                           None, 51)
+    >>> "CROSS JOIN LATERAL" in sql, params
+    (True, [['critical', 'high'], ['gold']])
     >>> build_query(AtRiskFilter(), "name", "desc", None, 1)
     Traceback (most recent call last):
     ...
@@ -132,8 +144,13 @@ def build_query(
         params.append(value)
         return f"${len(params)}"
 
-    where = [f"s.band = ANY({p(list(f.bands or AT_RISK_BANDS))}::text[])"]
-    for col, values in (("tier", f.tiers), ("rfm_segment", f.segments),
+    pairs = bool(f.tiers) and column in BY_BAND_AND_TIER and limit is not None
+    if pairs:  # one index range per (band, tier) pair, merged (see BY_BAND_AND_TIER)
+        bands, tiers = p(sorted(set(f.bands or AT_RISK_BANDS))), p(sorted(set(f.tiers)))
+        where = ["s.band = b.band", "s.tier = t.tier"]
+    else:
+        where = [f"s.band = ANY({p(list(f.bands or AT_RISK_BANDS))}::text[])"]
+    for col, values in (("tier", () if pairs else f.tiers), ("rfm_segment", f.segments),
                         ("lifecycle_stage", f.stages)):  # fmt: skip
         if values:
             where.append(f"s.{col} = ANY({p(list(values))}::text[])")
@@ -152,6 +169,15 @@ def build_query(
         op = "<" if order == "desc" else ">"
         where.append(f"(s.{column}, s.customer_id) {op} ({p(after[0])}, {p(after[1])})")
     direction = order.upper()
+    if pairs:
+        by = f"{column} {direction}, customer_id {direction} LIMIT {int(limit or 0)}"
+        page = f"SELECT {_BASE} FROM latest_scores s WHERE {' AND '.join(where)} ORDER BY s.{by}"
+        return (
+            f"SELECT x.*, EXISTS (SELECT 1 FROM tasks k WHERE k.customer_id = x.customer_id"
+            f" AND k.state IN {_OPEN}) AS has_open_task FROM unnest({bands}::text[]) AS b(band)"
+            f" CROSS JOIN unnest({tiers}::text[]) AS t(tier) CROSS JOIN LATERAL ({page}) x"
+            f" ORDER BY x.{by}"
+        ), params
     sql = (
         f"SELECT {COLUMNS} FROM latest_scores s WHERE {' AND '.join(where)}"
         f" ORDER BY s.{column} {direction}, s.customer_id {direction}"
