@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from churnwatch_api import problems
+from churnwatch_api.inputs import refuse_nul
 from churnwatch_api.metrics import ApiMetrics, MetricsMiddleware
 from churnwatch_api.ratelimit import RateLimiter
 from churnwatch_api.routes import ROUTERS
@@ -53,6 +54,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1",
         description=_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],  # text PostgreSQL cannot store: 422, not a 500
         docs_url=None,  # served from the package's own assets (no CDN): mount_docs
         redoc_url=None,
     )

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://churnwatch.dev/problems/"  # documented in docs/api.md, not fetched
+_UNPARSABLE_BODY = "There was an error parsing the body"  # fastapi.routing's 400
 
 
 class FieldError(BaseModel):
@@ -122,6 +123,12 @@ def install(app: FastAPI) -> None:
             detail = f"no resource at {request.url.path}"
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
+        elif exc.status_code == 400 and detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a JSON body that is not UTF-8: the same 422 as a malformed one
+            message = "the body is not JSON text in UTF-8"
+            return Problem(422, "Invalid request", f"body: {message}", type_=TYPE_BASE +
+                           "validation", errors=[{"field": "body", "message": message}],
+                           ).response(request)  # fmt: skip
         headers = dict(exc.headers or {})
         return Problem(exc.status_code, detail=detail, headers=headers).response(request)
 
@@ -141,6 +148,55 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_crash)
+    _document(app)
+
+
+def _document(app: FastAPI) -> None:
+    """Declare in the OpenAPI what the handlers send: every error response as
+    ``application/problem+json`` with :class:`ProblemBody` (FastAPI's own documentation says
+    ``application/json``, and ``HTTPValidationError`` for 422, which this API never sends)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_errors(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def problem_errors(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with each 4xx/5xx response as problem details, FastAPI's error models gone.
+
+    >>> spec = {"paths": {"/x": {"get": {"responses": {
+    ...     "200": {"content": {"application/json": {}}},
+    ...     "422": {"description": "Validation Error", "content": {"application/json": {}}}}}}},
+    ...     "components": {"schemas": {"HTTPValidationError": {}, "ValidationError": {}}}}
+    >>> out = problem_errors(spec)
+    >>> error = out["paths"]["/x"]["get"]["responses"]["422"]
+    >>> error["description"], error["content"]["application/problem+json"]["schema"]
+    ('Invalid request', {'$ref': '#/components/schemas/ProblemBody'})
+    >>> list(error["content"])
+    ['application/problem+json']
+    >>> sorted(out["components"]["schemas"])
+    ['FieldError', 'ProblemBody']
+    """
+    body = {"schema": {"$ref": "#/components/schemas/ProblemBody"}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                if code[0] in "45":
+                    response["content"] = {MEDIA_TYPE: body}
+                    if code == "422":
+                        response["description"] = "Invalid request"
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    for model in (FieldError, ProblemBody):
+        shape = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        shape.pop("$defs", None)
+        schemas.setdefault(model.__name__, shape)
+    return spec
 
 
 def _slug(title: str) -> str:

@@ -24,6 +24,9 @@ router = APIRouter(tags=["agents"], responses=problem_responses(401, 403, 422, 4
 Reader = Annotated[Principal, Depends(require("read"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 AgentId = Annotated[str, Path(min_length=1, max_length=100, examples=["A-1"])]
+# No blank and no control character: str.strip() (the agents layer's emptiness check) removes
+# \x1c-\x1f too, which a bare \S lets through.
+NAME = r"^[^\s\x00-\x1f\x7f]+$"
 
 
 class AgentOut(BaseModel):
@@ -41,14 +44,14 @@ class AgentOut(BaseModel):
 
 
 class AgentCreate(BaseModel):
-    agent_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$", examples=["A-7"])
-    team: str = Field(min_length=1, max_length=100, pattern=r"^\S+$", examples=["save"])
+    agent_id: str = Field(min_length=1, max_length=100, pattern=NAME, examples=["A-7"])
+    team: str = Field(min_length=1, max_length=100, pattern=NAME, examples=["save"])
     senior: bool = False
     max_open: int = Field(20, ge=0, le=10_000)
 
 
 class AgentPatch(BaseModel):
-    team: str | None = Field(None, min_length=1, max_length=100, pattern=r"^\S+$")
+    team: str | None = Field(None, min_length=1, max_length=100, pattern=NAME)
     senior: bool | None = None
     max_open: int | None = Field(None, ge=0, le=10_000)
     active: bool | None = Field(None, description="true reactivates; false = deactivate")

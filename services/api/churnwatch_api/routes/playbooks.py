@@ -122,7 +122,7 @@ async def show(
     playbook_id: PlaybookId,
     engine: EngineDep,
     _: Reader,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,  # an INTEGER column
 ) -> PlaybookShown:
     async with engine.connect() as conn:
         rows = [r for r in await catalog.list_playbooks(conn, all_versions=True)
@@ -192,7 +192,7 @@ async def enable(
     playbook_id: PlaybookId,
     engine: EngineDep,
     who: Writer,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,  # an INTEGER column
 ) -> Toggled:
     return await _toggle(engine, who, playbook_id, True, version)
 
