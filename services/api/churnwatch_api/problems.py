@@ -1,5 +1,8 @@
 """One error shape for every answer that is not a success: RFC 9457 problem details.
 
+:class:`Problem` and the shape are shared with ingest (:mod:`churnwatch_runtime.problems`); this
+module adds the API's handlers and the OpenAPI documentation of the shape.
+
 ``{type, title, status, detail, instance, errors?}`` as ``application/problem+json``. Routes raise
 :class:`Problem`; FastAPI's own errors (404, 405, 422 validation, …) and unexpected exceptions
 are rendered the same way by the handlers :func:`install` registers.
@@ -17,10 +20,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from churnwatch_runtime.problems import MEDIA_TYPE, TYPE_BASE, Problem, field_errors
+
+__all__ = [
+    "MEDIA_TYPE",
+    "TYPE_BASE",
+    "FieldError",
+    "Problem",
+    "ProblemBody",
+    "field_errors",
+    "install",
+    "problem_errors",
+    "problem_responses",
+]
+
 log = logging.getLogger(__name__)
 
-MEDIA_TYPE = "application/problem+json"
-TYPE_BASE = "https://churnwatch.dev/problems/"  # documented in docs/api.md, not fetched
 _UNPARSABLE_BODY = "There was an error parsing the body"  # fastapi.routing's 400
 
 
@@ -40,61 +55,6 @@ class ProblemBody(BaseModel):
     detail: str = Field(examples=["this key lacks the scope tasks:write"])
     instance: str = Field(examples=["/v1/tasks/T-1/claim"])
     errors: list[FieldError] | None = None
-
-
-class Problem(Exception):
-    """Raise from a route to answer with problem details.
-
-    ``type_`` defaults to a slug of the title; ``extra`` adds members (e.g. ``errors``) and
-    ``headers`` response headers (``Retry-After``, ``WWW-Authenticate``).
-    """
-
-    def __init__(
-        self,
-        status: int,
-        title: str | None = None,
-        detail: str = "",
-        *,
-        type_: str | None = None,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        self.status = status
-        self.title = title or HTTPStatus(status).phrase
-        self.detail = detail or self.title
-        self.type = type_ or TYPE_BASE + _slug(self.title)
-        self.headers = headers or {}
-        self.extra = extra
-        super().__init__(f"{status} {self.title}: {self.detail}")
-
-    def response(self, request: Request) -> JSONResponse:
-        body: dict[str, Any] = {
-            "type": self.type,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            "instance": request.url.path,
-            **self.extra,
-        }
-        return JSONResponse(body, self.status, headers=self.headers, media_type=MEDIA_TYPE)
-
-
-def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    """Pydantic's errors as ``{field, message}``: ``loc`` joined the way a reader writes it.
-
-    >>> from fastapi.exceptions import RequestValidationError
-    >>> field_errors(RequestValidationError([
-    ...     {"loc": ("body", "scopes", 1), "msg": "bad", "type": "x"},
-    ...     {"loc": ("query", "limit"), "msg": "too big", "type": "y"}]))
-    [{'field': 'body.scopes[1]', 'message': 'bad'}, {'field': 'query.limit', 'message': 'too big'}]
-    """
-    out = []
-    for err in exc.errors():
-        field = ""
-        for part in err.get("loc", ()):
-            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
-        out.append({"field": field or "body", "message": str(err.get("msg", "invalid"))})
-    return out
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -197,11 +157,3 @@ def problem_errors(spec: dict[str, Any]) -> dict[str, Any]:
         shape.pop("$defs", None)
         schemas.setdefault(model.__name__, shape)
     return spec
-
-
-def _slug(title: str) -> str:
-    """
-    >>> _slug("Too Many Requests")
-    'too-many-requests'
-    """
-    return "-".join(title.lower().replace("'", "").split())

@@ -18,7 +18,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from churnwatch.events import ValidationLimits
 from churnwatch_ingest.dedup import DedupStore, purge_forever
 from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.raw import run_raw_validator
@@ -26,6 +25,7 @@ from churnwatch_ingest.routes import EVENTS_PATH, router
 from churnwatch_ingest.schemas import event_components, request_examples, request_schema
 from churnwatch_ingest.service import IngestService
 from churnwatch_ingest.settings import IngestSettings
+from churnwatch_runtime import problems
 from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.docs import mount_docs
@@ -43,6 +43,11 @@ every accepted event**. `event_id` is the idempotency key: a re-sent event is a 
 | 207 | some rejected, some accepted or duplicate: the good ones **are** published |
 | 422 | every event rejected, or an empty array |
 | 413 | more than `max_batch` events, or a body larger than `max_body_bytes` |
+| 415 | a `Content-Type` other than `application/json` (charset, if any, `utf-8`) |
+| 401 / 403 | no valid key; the key lacks `events:write` (or `events:erase` for `customer_erased`) |
+
+Every answer that is not a success is `application/problem+json` (RFC 9457: `type`, `title`, \
+`status`, `detail`, `instance`); a 422 or 503 also carries the per-event `results`.
 | 503 | Kafka (or the idempotency store) did not answer; `Retry-After` is set. Events marked \
 `accepted` are published; those marked `unavailable` are not: re-send the request |
 """
@@ -59,6 +64,7 @@ def create_app(settings: IngestSettings, *, run_raw: bool = False) -> FastAPI:
         redoc_url=None,
     )
     mount_docs(app)
+    problems.install(app, service="ingest")  # one error shape, as the API's (RFC 9457)
     app.state.settings = settings
     app.state.metrics = IngestMetrics()
     app.state.run_raw = run_raw
@@ -100,9 +106,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             store=store,
             metrics=metrics,
             topic=topics.events,
-            limits=ValidationLimits(
-                max_bytes=settings.max_event_bytes, max_future=settings.max_future
-            ),
+            limits=settings.limits(),
             max_batch=settings.max_batch,
             publish_timeout=settings.publish_timeout_s,
         )

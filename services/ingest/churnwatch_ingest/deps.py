@@ -30,9 +30,11 @@ __all__ = [
     "get_settings",
     "maybe_service",
     "require_events_write",
+    "require_read",
 ]
 
 EVENTS_SCOPE = "events:write"
+READ_SCOPE = "read"
 _bearer = HTTPBearer(auto_error=False, description="An API key with the scope events:write")
 
 
@@ -72,13 +74,27 @@ async def require_events_write(
     401 without a valid key, 403 naming the scope, 503 (Retry-After) while the lifespan has not
     opened the key store yet or PostgreSQL does not answer.
     """
+    return await _principal(request, credentials, EVENTS_SCOPE)
+
+
+async def require_read(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """A key with ``read`` (``/metrics``: counts by reason and source are not for everyone)."""
+    return await _principal(request, credentials, READ_SCOPE)
+
+
+async def _principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str
+) -> Principal | None:
     if not get_settings(request).auth:
         return None
     if credentials is None:
         raise HTTPException(
             401,
-            "send a key with the scope events:write as `Authorization: Bearer <key>`"
-            " (churnwatch keys create --scopes events:write --name <sender>)",
+            f"send a key with the scope {scope} as `Authorization: Bearer <key>`"
+            f" (churnwatch keys create --scopes {scope} --name <sender>)",
             headers={"WWW-Authenticate": 'Bearer realm="churnwatch"'},
         )
     auth = getattr(request.app.state, "auth", None)
@@ -96,8 +112,8 @@ async def require_events_write(
             "this API key is unknown, malformed or revoked",
             headers={"WWW-Authenticate": 'Bearer realm="churnwatch"'},
         )
-    if not who.allows(EVENTS_SCOPE):
-        raise HTTPException(403, "this key lacks the scope events:write")
+    if not who.allows(scope):
+        raise HTTPException(403, f"this key lacks the scope {scope}")
     return who
 
 

@@ -11,7 +11,16 @@ from datetime import datetime
 
 import orjson
 
-from churnwatch.events import Event, EventRejected, FieldError, ValidationLimits, parse_event
+from churnwatch.events import (
+    Event,
+    EventRejected,
+    FieldError,
+    ValidationLimits,
+    duplicate_key_errors,
+    duplicate_keys,
+    may_have_duplicate_keys,
+    parse_event,
+)
 
 Headers = list[tuple[str, bytes]]
 
@@ -23,7 +32,6 @@ SOURCE_OFFSET = "cw-dlq-source-offset"
 FAILED_AT = "cw-dlq-failed-at"
 DLQ_HEADERS = (REASON, ERRORS, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, FAILED_AT)
 
-MISSING_KEY = "missing_key"
 KEY_MISMATCH = "key_mismatch"
 EMPTY_VALUE = "empty_value"
 
@@ -33,38 +41,30 @@ def check_record(
 ) -> Event:
     """The event in a raw record, or `EventRejected` listing every problem with it.
 
-    Besides the contract, the record must be keyed by its ``customer_id``: the key decides the
-    partition, and one customer's events are only ordered within one partition.
+    Besides the contract: no key written twice in one object (``duplicate_key``: a parser would
+    silently keep the last), and a key, if the record has one, equal to its ``customer_id`` (a
+    disagreeing key is a producer bug: which customer is meant?). A record *without* a key is
+    accepted and published keyed by its ``customer_id`` like every other: a key-less producer
+    spreads one customer's records over partitions anyway, so no order was promised for them
+    (docs/ingest.md).
     """
     if not value:
-        errors = [FieldError("", EMPTY_VALUE, "the record has no value (tombstone or empty)")]
-        if key is None:
-            errors.append(FieldError("", MISSING_KEY, "the record has no key"))
-        raise EventRejected(errors)
-    try:
-        event = parse_event(value, now=now, limits=limits)
-    except EventRejected as exc:
-        if key is not None:
-            raise
-        errors = [*exc.errors, FieldError("", MISSING_KEY, "the record has no key")]
         raise EventRejected(
-            errors,
-            event_id=exc.event_id,
-            customer_id=exc.customer_id,
-            event_type=exc.event_type,
-        ) from None
-    if key is None:
-        raise _keyed(event, FieldError("", MISSING_KEY, "the record has no key; use customer_id"))
-    if key != event.customer_id.encode():
+            [FieldError("", EMPTY_VALUE, "the record has no value (tombstone or empty)")]
+        )
+    event = parse_event(value, now=now, limits=limits)
+    if may_have_duplicate_keys(value, orjson.loads(value)):  # parse_event accepted: it is JSON
+        raise _keyed(event, *duplicate_key_errors(duplicate_keys(value)))
+    if key is not None and key != event.customer_id.encode():
         shown = key[:64].decode(errors="replace")
         message = f"the record key {shown!r} is not the event's customer_id"
         raise _keyed(event, FieldError("", KEY_MISMATCH, message))
     return event
 
 
-def _keyed(event: Event, error: FieldError) -> EventRejected:
+def _keyed(event: Event, *errors: FieldError) -> EventRejected:
     return EventRejected(
-        [error],
+        list(errors),
         event_id=event.event_id,
         customer_id=event.customer_id,
         event_type=str(event.event_type),

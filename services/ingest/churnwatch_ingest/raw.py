@@ -279,7 +279,7 @@ def _tally(
 
 
 def _limits(settings: IngestSettings) -> ValidationLimits:
-    return ValidationLimits(max_bytes=settings.max_event_bytes, max_future=settings.max_future)
+    return settings.limits()
 
 
 def _size(batch: Batch) -> int:

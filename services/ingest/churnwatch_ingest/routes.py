@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from churnwatch.auth import Principal
 from churnwatch.events import event_json_schema
 from churnwatch_ingest.deps import (
     MaybeServiceDep,
@@ -23,9 +24,20 @@ from churnwatch_ingest.deps import (
     ServiceDep,
     SettingsDep,
     require_events_write,
+    require_read,
 )
-from churnwatch_ingest.results import EmptyBatch, TooManyEvents, response_body, status_code
-from churnwatch_ingest.schemas import Detail, IngestResponse, response_examples
+from churnwatch_ingest.results import (
+    DESTRUCTIVE,
+    ERASE_SCOPE,
+    EmptyBatch,
+    ScopeRequired,
+    TooManyEvents,
+    media_type_error,
+    response_body,
+    status_code,
+)
+from churnwatch_ingest.schemas import IngestResponse, ProblemModel, response_examples
+from churnwatch_runtime.problems import MEDIA_TYPE, Problem, problem_body
 
 __all__ = ["EVENTS_PATH", "BodyTooLarge", "router"]
 
@@ -42,20 +54,24 @@ class BodyTooLarge(ValueError):
 def _responses() -> dict[int | str, dict[str, Any]]:
     examples = response_examples()
     out: dict[int | str, dict[str, Any]] = {}
-    for code, text in [
-        (200, "Every event accepted or duplicate"),
-        (207, "Some rejected; the others accepted or duplicate"),
-        (422, "Every event rejected (an empty array: a `detail` body)"),
-        (503, "Not acknowledged by Kafka; see Retry-After"),
+    for code, text, media in [
+        (200, "Every event accepted or duplicate", "application/json"),
+        (207, "Some rejected; the others accepted or duplicate", "application/json"),
+        (422, "Every event rejected: a problem document with the per-event results", MEDIA_TYPE),
+        (503, "Not acknowledged by Kafka; see Retry-After", MEDIA_TYPE),
     ]:
         out[code] = {
             "description": text,
             "model": IngestResponse,
-            "content": {"application/json": {"example": examples[code]}},
+            "content": {media: {"example": examples[code]}},
         }
-    out[413] = {"description": "Too many events or too large a body", "model": Detail}
-    out[401] = {"description": "No key, or an unknown or revoked one", "model": Detail}
-    out[403] = {"description": "The key lacks the scope events:write", "model": Detail}
+    for code, text in [
+        (401, "No key, or an unknown or revoked one"),
+        (403, "The key lacks events:write, or events:erase for a customer_erased event"),
+        (413, "Too many events or too large a body"),
+        (415, "Not application/json (in UTF-8)"),
+    ]:
+        out[code] = {"description": text, "model": ProblemModel, "content": {MEDIA_TYPE: {}}}
     return out
 
 
@@ -64,26 +80,55 @@ def _responses() -> dict[int | str, dict[str, Any]]:
     summary="Publish one event or a batch",
     response_class=Response,
     responses=_responses(),
-    dependencies=[Depends(require_events_write)],
 )
 async def post_events(
-    request: Request, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    who: Annotated[Principal | None, Depends(require_events_write)],
 ) -> Response:
     started = time.perf_counter()
+    refused = media_type_error(request.headers.get("content-type"))
+    if refused is not None:
+        raise Problem(415, detail=refused)
+    may_erase = who is None or who.allows(ERASE_SCOPE)  # None: CW_INGEST_AUTH=off
     try:
         body = await read_body(request, settings.max_body_bytes)
-        results = await service.ingest(body)
+        results = await service.ingest(body, guarded=frozenset() if may_erase else DESTRUCTIVE)
     except (BodyTooLarge, TooManyEvents) as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=413)
+        raise Problem(413, "Content Too Large", str(exc)) from None
     except EmptyBatch as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        errors = [{"field": "body", "code": "empty_batch", "message": str(exc)}]
+        raise Problem(422, "Invalid request", str(exc), errors=errors) from None
+    except ScopeRequired as exc:
+        raise Problem(
+            403,
+            detail=str(exc),
+            missing_scopes=[exc.scope],
+            event_type=exc.event_type,
+            index=exc.index,
+        ) from None
     code = status_code(results)
     headers = {"Retry-After": str(settings.retry_after_s)} if code == 503 else None
     doc = response_body(results, detail=_UNAVAILABLE if code == 503 else None)
     metrics.request_seconds.observe(time.perf_counter() - started)
+    if code < 400:
+        return Response(
+            orjson.dumps(doc), status_code=code, headers=headers, media_type="application/json"
+        )
+    # every failure is a problem document; the per-event results ride along as extra members
+    title, detail = _FAILED[code]
+    problem = problem_body(code, title, doc.pop("detail", None) or detail, request.url.path)
     return Response(
-        orjson.dumps(doc), status_code=code, headers=headers, media_type="application/json"
+        orjson.dumps({**problem, **doc}), status_code=code, headers=headers, media_type=MEDIA_TYPE
     )
+
+
+_FAILED = {
+    422: ("Every event rejected", "no event was accepted; see results[].errors"),
+    503: ("Service Unavailable", _UNAVAILABLE),
+}
 
 
 @router.get("/v1/schema/events", summary="JSON Schema of the event contract")
@@ -110,7 +155,12 @@ async def readyz(service: MaybeServiceDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (a key with read)",
+    response_class=Response,
+    dependencies=[Depends(require_read)],
+)
 async def prometheus(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 

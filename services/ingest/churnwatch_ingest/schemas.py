@@ -41,8 +41,14 @@ class IngestResponse(BaseModel):
     results: list[EventResultModel]
 
 
-class Detail(BaseModel):
-    detail: str
+class ProblemModel(BaseModel):
+    """RFC 9457 problem details: every ingest answer that is not a success (docs/ingest.md)."""
+
+    type: str = Field(examples=["https://churnwatch.dev/problems/unsupported-media-type"])
+    title: str = Field(examples=["Unsupported Media Type"])
+    status: int = Field(examples=[415])
+    detail: str = Field(examples=["Content-Type 'text/plain' is not accepted; send JSON"])
+    instance: str = Field(examples=["/v1/events"])
 
 
 def request_schema(max_batch: int) -> dict[str, Any]:
@@ -122,4 +128,18 @@ def response_examples() -> dict[int, dict[str, Any]]:
         "detail": "Kafka did not acknowledge every event; retry after Retry-After seconds",
         "results": [_result(0, "unavailable", eid)],
     }
+    none = "no event was accepted; see results[].errors"
+    bad = {**_problem(422, "Every event rejected", none), **bad}
+    down = {**_problem(503, "Service Unavailable", str(down["detail"])), **down}
     return {200: ok, 207: mixed, 422: bad, 503: down}
+
+
+def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    slug = "-".join(title.lower().split())
+    return {
+        "type": f"https://churnwatch.dev/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": "/v1/events",
+    }

@@ -29,7 +29,7 @@ from churnwatch_ingest.metrics import IngestMetrics
 from churnwatch_ingest.personal import KeyStore, seal_events
 from churnwatch_ingest.publisher import OutRecord, event_headers, publish
 from churnwatch_ingest.quality import Tally, source_of
-from churnwatch_ingest.results import EventResult, split_body
+from churnwatch_ingest.results import ERASE_SCOPE, EventResult, check_guarded, split_body
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ def validate_item(item: Any, *, now: datetime, limits: ValidationLimits) -> Even
     """One item of a body as an `Event`. Only objects are events: a JSON string is not parsed."""
     if type(item) is dict:  # the common case, without the (slow) Mapping ABC check
         return parse_event(orjson.dumps(item), now=now, limits=limits)
+    if isinstance(item, EventRejected):  # split_body found a duplicated key in it
+        raise item
     if isinstance(item, Mapping | bytes):
         return parse_event(item, now=now, limits=limits)
     kind = type(item).__name__.replace("NoneType", "null")
@@ -86,10 +88,14 @@ class IngestService:
         if self.keys is None:
             self.keys = KeyStore(self.store.pool)
 
-    async def ingest(self, body: bytes) -> list[EventResult]:
-        """Per-event results for a body; raises `TooManyEvents` / `EmptyBatch` for the body."""
+    async def ingest(
+        self, body: bytes, *, guarded: frozenset[str] = frozenset()
+    ) -> list[EventResult]:
+        """Per-event results for a body; raises `TooManyEvents` / `EmptyBatch` for the body, and
+        `ScopeRequired` if it holds an event type in ``guarded`` (the sender may not send it)."""
         now = datetime.now(UTC)
         items = split_body(body, max_batch=self.max_batch)
+        check_guarded(items, guarded, ERASE_SCOPE)
         results, valid = validate_all(items, now=now, limits=self.limits)
         tally = Tally(now.date(), "http")  # data quality, one upsert per request (quality.py)
         for r in results:  # rejected, or a duplicate within the body

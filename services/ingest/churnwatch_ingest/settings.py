@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from churnwatch.events import MIN_OCCURRED_AT, ValidationLimits
 from churnwatch_runtime.settings import CommonSettings
 
 
@@ -25,6 +26,12 @@ class IngestSettings(CommonSettings):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="whole request body")
     max_event_bytes: int = Field(65536, ge=256, description="one event's JSON")
     max_future: timedelta = Field(timedelta(minutes=5), description="occurred_at tolerance")
+    min_occurred_at: datetime = Field(
+        MIN_OCCURRED_AT, description="earliest occurred_at accepted (with a UTC offset)"
+    )
+    max_age: timedelta | None = Field(
+        None, description="how far back occurred_at may lie, e.g. P3650D; unset: no limit"
+    )
     dedup_window: timedelta = Field(timedelta(days=7), description="how long event_ids are kept")
     dedup_purge_interval_s: float = Field(300.0, gt=0)
     db_pool_size: int = Field(20, ge=1)
@@ -47,3 +54,12 @@ class IngestSettings(CommonSettings):
         " a trusted network",
     )
     auth_cache_ttl_s: float = Field(5.0, ge=0, description="how long a verified key is trusted")
+
+    def limits(self) -> ValidationLimits:
+        """What both paths (HTTP and ``cw.events.raw``) check beyond the contract."""
+        return ValidationLimits(
+            max_bytes=self.max_event_bytes,
+            max_future=self.max_future,
+            min_occurred_at=self.min_occurred_at,
+            max_age=self.max_age,
+        )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 ADMIN = "admin"
 SCOPES: frozenset[str] = frozenset(
-    {"read", "tasks:write", "playbooks:write", ADMIN, "pii:read", "events:write"}
+    {"read", "tasks:write", "playbooks:write", ADMIN, "pii:read", "events:write", "events:erase"}
 )
 """Every scope a key may hold; ``admin`` implies all the others."""
 
@@ -102,8 +102,8 @@ def parse_scopes(scopes: str | Iterable[str]) -> frozenset[str]:
     >>> parse_scopes("read,tasks:wrte")
     Traceback (most recent call last):
     ...
-    churnwatch.auth.keys.UnknownScope: unknown scope 'tasks:wrte'; known: admin, events:write, \
-pii:read, playbooks:write, read, tasks:write
+    churnwatch.auth.keys.UnknownScope: unknown scope 'tasks:wrte'; known: admin, events:erase, \
+events:write, pii:read, playbooks:write, read, tasks:write
     """
     items = scopes.split(",") if isinstance(scopes, str) else list(scopes)
     out = frozenset(s.strip() for s in items if s.strip())

@@ -48,6 +48,7 @@ from ._enums import (
 )
 from ._errors import ErrorCode, EventRejected, FieldError
 from ._examples import EXAMPLES
+from ._hostile import duplicate_key_errors, duplicate_keys, may_have_duplicate_keys, utf8_error
 from ._models import (
     EVENT_CLASSES,
     ComplaintEvent,
@@ -71,12 +72,19 @@ from ._models import (
 )
 from ._money import MONEY_MAX
 from ._schema import event_json_schema, event_type_json_schema
-from ._validate import DEFAULT_LIMITS, ValidationLimits, event_to_json, parse_event
+from ._validate import (
+    DEFAULT_LIMITS,
+    MIN_OCCURRED_AT,
+    ValidationLimits,
+    event_to_json,
+    parse_event,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
     "EVENT_CLASSES",
     "EXAMPLES",
+    "MIN_OCCURRED_AT",
     "MONEY_MAX",
     "BillingPeriod",
     "Channel",
@@ -133,8 +141,12 @@ __all__ = [
     "TicketPriority",
     "TicketStatus",
     "ValidationLimits",
+    "duplicate_key_errors",
+    "duplicate_keys",
     "event_json_schema",
     "event_to_json",
     "event_type_json_schema",
+    "may_have_duplicate_keys",
     "parse_event",
+    "utf8_error",
 ]

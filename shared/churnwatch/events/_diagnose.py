@@ -21,10 +21,11 @@ from pydantic_core import ErrorDetails
 from ._enums import EventType
 from ._errors import ErrorCode, EventRejected, FieldError
 from ._fields import PATTERN_RULES, UtcDatetime
+from ._hostile import utf8_error
 from ._models import EVENT_CLASSES, EventEnvelope
 from ._money import CURRENCY_PATTERN, CURRENCY_RULE
 
-__all__ = ["diagnose", "document_keys", "future_error", "json_type"]
+__all__ = ["diagnose", "document_keys", "future_error", "json_type", "past_error"]
 
 _EVENT_TYPES = tuple(t.value for t in EventType)
 _MISSING = object()
@@ -93,13 +94,27 @@ def future_error(occurred_at: datetime, now: datetime, max_future: timedelta) ->
     )
 
 
-def diagnose(
-    data: bytes, exc: ValidationError, *, now: datetime, max_future: timedelta
-) -> EventRejected:
-    """Every reason why `data` failed validation with `exc`, as one `EventRejected`."""
+def past_error(occurred_at: datetime, earliest: datetime) -> FieldError:
+    """The ``too_old`` error for an event dated before the window (a default or epoch-0 date)."""
+    return FieldError(
+        "occurred_at",
+        ErrorCode.TOO_OLD,
+        f"occurred_at {occurred_at.isoformat()} is before {earliest.isoformat()}, the earliest"
+        " accepted (CW_INGEST_MIN_OCCURRED_AT, CW_INGEST_MAX_AGE)",
+    )
+
+
+def diagnose(data: bytes, exc: ValidationError, *, now: datetime, limits: Any) -> EventRejected:
+    """Every reason why `data` failed validation with `exc`, as one `EventRejected`.
+
+    ``limits`` is the `ValidationLimits` (``max_future`` and ``earliest(now)`` are read).
+    """
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as error:
+        bad_text = utf8_error(data)
+        if bad_text is not None:
+            return EventRejected([bad_text])
         return EventRejected([FieldError("", ErrorCode.INVALID_JSON, f"not valid JSON: {error}")])
     if not isinstance(doc, dict):
         message = f"expected a JSON object, got {json_type(doc)}"
@@ -112,7 +127,7 @@ def diagnose(
     else:
         errors = [type_error, *_envelope_errors(data)]
     if not any(error.field == "occurred_at" for error in errors):
-        errors.extend(_future_errors(doc.get("occurred_at"), now, max_future))
+        errors.extend(_window_errors(doc.get("occurred_at"), now, limits))
     if not errors:  # not expected: keep pydantic's own words rather than lose the rejection
         errors.append(FieldError("", ErrorCode.INVALID_VALUE, str(exc)))
     return EventRejected(errors, **document_keys(doc))
@@ -155,12 +170,15 @@ def _envelope_errors(data: bytes) -> list[FieldError]:
     return []
 
 
-def _future_errors(raw: object, now: datetime, max_future: timedelta) -> list[FieldError]:
+def _window_errors(raw: object, now: datetime, limits: Any) -> list[FieldError]:
     try:
         occurred_at = _UTC_DATETIME.validate_json(orjson.dumps(raw), strict=True)
     except (ValidationError, orjson.JSONEncodeError):
         return []  # already reported as missing, wrong_type, invalid_value...
-    return [future_error(occurred_at, now, max_future)] if occurred_at > now + max_future else []
+    if occurred_at > now + limits.max_future:
+        return [future_error(occurred_at, now, limits.max_future)]
+    earliest = limits.earliest(now)
+    return [past_error(occurred_at, earliest)] if occurred_at < earliest else []
 
 
 def field_path(loc: Sequence[Any]) -> str:

@@ -27,6 +27,9 @@ class ErrorCode(StrEnum):
     NAIVE_DATETIME = "naive_datetime"
     NEGATIVE_AMOUNT = "negative_amount"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    DUPLICATE_KEY = "duplicate_key"
+    INVALID_ENCODING = "invalid_encoding"
+    TOO_OLD = "too_old"
 
 
 @dataclass(frozen=True)

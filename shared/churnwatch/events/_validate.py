@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,14 +18,22 @@ from pydantic import TypeAdapter, ValidationError
 
 from churnwatch.errors import ConfigError
 
-from ._diagnose import diagnose, document_keys, future_error
+from ._diagnose import diagnose, document_keys, future_error, past_error
 from ._errors import ErrorCode, EventRejected, FieldError
 from ._models import Event
 
-__all__ = ["DEFAULT_LIMITS", "EVENT_ADAPTER", "ValidationLimits", "event_to_json", "parse_event"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "EVENT_ADAPTER",
+    "MIN_OCCURRED_AT",
+    "ValidationLimits",
+    "event_to_json",
+    "parse_event",
+]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 _SNIFF_MAX_BYTES = 1 << 20  # an oversized event is still parsed for its keys up to this size
+MIN_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -40,12 +48,35 @@ class ValidationLimits:
     """Largest accepted event, in bytes of JSON."""
     max_future: timedelta = timedelta(minutes=5)
     """How far ``occurred_at`` may lie ahead of ``now`` (clock skew between systems)."""
+    min_occurred_at: datetime = MIN_OCCURRED_AT
+    """The earliest ``occurred_at`` accepted: a year-0001 or 1970 date is a default value or an
+    epoch of 0 upstream, not a fact about a customer."""
+    max_age: timedelta | None = None
+    """How far back ``occurred_at`` may lie (None: only ``min_occurred_at`` bounds it)."""
 
     def __post_init__(self) -> None:
         if self.max_bytes < 1:
             raise ConfigError(f"max_bytes must be at least 1, got {self.max_bytes}")
         if self.max_future < timedelta(0):
             raise ConfigError(f"max_future must not be negative, got {self.max_future}")
+        if self.min_occurred_at.utcoffset() is None:
+            raise ConfigError("min_occurred_at must carry a UTC offset")
+        if self.max_age is not None and self.max_age <= timedelta(0):
+            raise ConfigError(f"max_age must be positive, got {self.max_age}")
+
+    def earliest(self, now: datetime) -> datetime:
+        """The earliest ``occurred_at`` accepted at ``now``.
+
+        >>> from datetime import UTC
+        >>> now = datetime(2026, 3, 1, tzinfo=UTC)
+        >>> ValidationLimits().earliest(now).isoformat()
+        '2000-01-01T00:00:00+00:00'
+        >>> ValidationLimits(max_age=timedelta(days=365)).earliest(now).isoformat()
+        '2025-03-01T00:00:00+00:00'
+        """
+        if self.max_age is None:
+            return self.min_occurred_at
+        return max(self.min_occurred_at, now - self.max_age)
 
 
 DEFAULT_LIMITS = ValidationLimits()
@@ -87,15 +118,19 @@ def parse_event(
     try:
         event: Event = EVENT_ADAPTER.validate_json(data, strict=True)
     except ValidationError as exc:
-        raise diagnose(data, exc, now=now, max_future=limits.max_future) from None
+        raise diagnose(data, exc, now=now, limits=limits) from None
     if event.occurred_at > now + limits.max_future:
-        raise EventRejected(
-            [future_error(event.occurred_at, now, limits.max_future)],
-            event_id=event.event_id,
-            customer_id=event.customer_id,
-            event_type=event.event_type,
-        )
-    return event
+        error = future_error(event.occurred_at, now, limits.max_future)
+    elif event.occurred_at < limits.earliest(now):
+        error = past_error(event.occurred_at, limits.earliest(now))
+    else:
+        return event
+    raise EventRejected(
+        [error],
+        event_id=event.event_id,
+        customer_id=event.customer_id,
+        event_type=event.event_type,
+    )
 
 
 def event_to_json(event: Event) -> bytes:

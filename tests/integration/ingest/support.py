@@ -71,3 +71,18 @@ async def read_topic(
         return [r for p in parts for r in got[p]]
     finally:
         await consumer.stop()
+
+
+async def make_key(database_url: str, scopes: list[str]) -> str:
+    """A fresh key with ``scopes`` in the test database."""
+    from churnwatch_api.store.keys import create_key
+    from churnwatch_runtime.db import make_engine
+    from tests.support.infra import unique
+
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            _, key = await create_key(conn, name=unique("ingest-test"), scopes=scopes)
+    finally:
+        await engine.dispose()
+    return key

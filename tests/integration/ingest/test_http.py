@@ -11,10 +11,11 @@ import pytest
 from churnwatch.events import EventType
 from churnwatch_ingest import IngestSettings, create_app
 from churnwatch_ingest.schemas import IngestResponse
-from tests.integration.ingest.support import event, read_topic, serve
+from tests.integration.ingest.support import event, make_key, read_topic, serve
 from tests.support.infra import unique
 
 pytestmark = pytest.mark.integration
+JSON = {"content-type": "application/json"}
 
 
 async def test_posted_events_are_on_cw_events_keyed_by_customer_in_order(
@@ -26,7 +27,7 @@ async def test_posted_events_are_on_cw_events_keyed_by_customer_in_order(
     async with serve(create_app(ingest_settings), key=ingest_key) as client:
         single = await client.post("/v1/events", json=events[0])
         batch1 = await client.post("/v1/events", json=events[1:30])
-        batch2 = await client.post("/v1/events", content=orjson.dumps(events[30:]))
+        batch2 = await client.post("/v1/events", content=orjson.dumps(events[30:]), headers=JSON)
     assert single.status_code == 200
     assert single.json()["results"] == [
         {"index": 0, "event_id": "ord-0", "status": "accepted", "errors": []}
@@ -106,8 +107,10 @@ async def test_a_batch_with_bad_events_rejects_exactly_those(
         all_bad = await client.post("/v1/events", json=[negative, unknown])
         too_many = await client.post("/v1/events", json=[good[0]] * 1001)
         empty = await client.post("/v1/events", json=[])
-        garbage = await client.post("/v1/events", content=b"{oops")
-        too_big = await client.post("/v1/events", content=b" " * (8 * 1024 * 1024 + 1))
+        garbage = await client.post("/v1/events", content=b"{oops", headers=JSON)
+        too_big = await client.post(
+            "/v1/events", content=b" " * (8 * 1024 * 1024 + 1), headers=JSON
+        )
 
     assert mixed.status_code == 207
     doc = mixed.json()
@@ -119,6 +122,11 @@ async def test_a_batch_with_bad_events_rejects_exactly_those(
     assert all_bad.json()["rejected"] == 2
     assert too_many.status_code == 413
     assert empty.status_code == 422
+    assert empty.headers["content-type"] == "application/problem+json"
+    assert empty.json()["errors"][0]["field"] == "body"
+    assert all_bad.headers["content-type"] == "application/problem+json"
+    assert all_bad.json()["title"] == "Every event rejected"
+    assert too_big.json()["status"] == 413
     assert garbage.status_code == 422
     assert garbage.json()["results"][0]["errors"][0]["code"] == "invalid_json"
     assert too_big.status_code == 413
@@ -130,12 +138,15 @@ async def test_a_batch_with_bad_events_rejects_exactly_those(
 
 
 async def test_health_schema_and_metrics(ingest_settings: IngestSettings, ingest_key: str) -> None:
+    reader = await make_key(ingest_settings.database_url, ["read"])
     async with serve(create_app(ingest_settings), key=ingest_key) as client:
         await client.post("/v1/events", json=[event(1, prefix=unique("m")), {"event_id": "x"}])
         health = await client.get("/healthz")
         ready = await client.get("/readyz")
         schema = await client.get("/v1/schema/events")
-        metrics = (await client.get("/metrics")).text
+        writer_only = await client.get("/metrics")  # events:write is not read
+        metrics = (await client.get("/metrics", headers={"Authorization": f"Bearer {reader}"})).text
+    assert writer_only.status_code == 403
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
     assert ready.json()["kafka"] == ready.json()["database"] == "ok"

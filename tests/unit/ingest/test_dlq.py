@@ -38,11 +38,17 @@ def test_a_valid_record_keyed_by_its_customer_is_an_event() -> None:
     ("key", "value", "codes"),
     [
         (b"C-1042", None, [dlq.EMPTY_VALUE]),
-        (None, b"", [dlq.EMPTY_VALUE, dlq.MISSING_KEY]),
-        (b"C-1042", b"\x00\xffgarbage", ["invalid_json"]),
-        (None, b"[1, 2]", ["not_an_object", dlq.MISSING_KEY]),
-        (None, _value(1), [dlq.MISSING_KEY]),
+        (None, b"", [dlq.EMPTY_VALUE]),
+        (b"C-1042", b"\x00garbage", ["invalid_json"]),
+        (b"C-1042", b"\x00\xffgarbage", ["invalid_encoding"]),
+        (None, b"[1, 2]", ["not_an_object"]),
         (b"C-other", _value(1), [dlq.KEY_MISMATCH]),
+        (
+            b"C-1042",
+            _value(1).replace(b'"event_id"', b'"source":"x","event_id"'),
+            ["duplicate_key"],
+        ),  # noqa: E501
+        (b"C-1042", _value(1).replace(b"2026-", b"1970-"), ["too_old"]),
         (b"C-1042", b'{"event_type": "purchase"}', ["missing"]),
     ],
 )
@@ -52,6 +58,19 @@ def test_bad_records_list_every_problem(
     got = _codes(key, value)
     assert got[0] == codes[0]
     assert set(codes) <= set(got)
+
+
+def test_a_record_without_a_key_is_accepted_and_keyed_by_its_customer() -> None:
+    event = dlq.check_record(None, _value(1, "C-9"), now=NOW, limits=DEFAULT_LIMITS)
+    assert (event.event_id, event.customer_id) == ("e-1", "C-9")  # published under key C-9
+
+
+def test_a_duplicated_key_is_named_in_the_dead_letter() -> None:
+    value = _value(1).replace(b'"event_id"', b'"source":"x","event_id"')
+    with pytest.raises(EventRejected) as info:
+        dlq.check_record(b"C-1042", value, now=NOW, limits=DEFAULT_LIMITS)
+    assert [(e.field, e.code) for e in info.value.errors] == [("source", "duplicate_key")]
+    assert info.value.event_id == "e-1"
 
 
 def test_dlq_headers_keep_the_originals_and_say_why_where_and_when() -> None:

@@ -96,7 +96,7 @@ def test_str_size_counts_utf8_bytes_not_characters():
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"not json", b'{"event_id": ', b"{'a': 1}", b"\xff\xfe\x00", b'{"a":1}{"b":2}', "\ud800"],
+    [b"", b"not json", b'{"event_id": ', b"{'a': 1}", b'{"a":1}{"b":2}', "\ud800"],
 )
 def test_invalid_json(raw):
     exc = rejection(raw)

@@ -31,7 +31,7 @@ offsets = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
 )
 aware_times = st.builds(
     lambda naive, tz: naive.replace(tzinfo=tz),
-    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2026, 3, 1)),
+    st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2026, 3, 1)),
     offsets,
 )
 amounts = st.decimals(min_value=0, max_value=MONEY_MAX - Decimal("0.0001"), places=4)
