@@ -14,12 +14,18 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import orjson
+from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from churnwatch_runtime.db import Pg as Pg  # re-exported for the scoring modules
 from churnwatch_runtime.db import raw_connection
 from churnwatch_scoring.records import ScoreRecord, SnapshotRow, Why
 
-raw = raw_connection  # the toolkit's: the processor calls ``store.raw``
+Pg = Any  # asyncpg.Connection (asyncpg ships no type hints)
+
+
+async def raw(conn: AsyncConnection) -> Pg:
+    """The asyncpg connection under ``conn``, inside its transaction (see ``raw_connection``)."""
+    return await raw_connection(conn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +127,7 @@ def _pg_type(annotation: Any) -> str:
         annotation = type(get_args(annotation)[0])
     if get_origin(annotation) is tuple:
         return "jsonb"
-    return {str: "text", int: "int", float: "float8", datetime: "timestamptz"}[annotation]
+    return {str: "text", int: "int", float: "float8", AwareDatetime: "timestamptz"}[annotation]
 
 
 _LATEST_TYPES: dict[str, str] = {

@@ -41,4 +41,6 @@ def _entry(error: Any) -> dict[str, str]:
     field = ".".join(str(p) for p in error["loc"])
     if error["type"] == "json_invalid":
         return {"field": "", "message": f"invalid JSON: {error['msg']}"}
+    if error["type"] == "timezone_aware":
+        return {"field": field, "message": "needs a UTC offset"}
     return {"field": field, "message": str(error["msg"])}
