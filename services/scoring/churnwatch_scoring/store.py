@@ -15,17 +15,12 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import orjson
 from pydantic import AwareDatetime
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from churnwatch_runtime.db import Pg as Pg  # re-exported for the scoring modules
 from churnwatch_runtime.db import raw_connection
 from churnwatch_scoring.records import ScoreRecord, SnapshotRow, Why
 
-Pg = Any  # asyncpg.Connection (asyncpg ships no type hints)
-
-
-async def raw(conn: AsyncConnection) -> Pg:
-    """The asyncpg connection under ``conn``, inside its transaction (see ``raw_connection``)."""
-    return await raw_connection(conn)
+raw = raw_connection  # the toolkit's: the processor calls ``store.raw``
 
 
 @dataclass(frozen=True, slots=True)
