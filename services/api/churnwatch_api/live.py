@@ -103,10 +103,20 @@ class LiveHub:
                 log.exception("live poll failed; retrying")
             await asyncio.sleep(self.poll_s)
 
+    async def _committed_window(self, position: tuple[int, int]) -> dict[str, set[int]]:
+        """The ids already committed in the re-read window at ``position``: old news to a new
+        listener (without this the first poll re-sent up to ``window`` past changes as new).
+        Rows of that window that commit later still count as fresh."""
+        floor = (max(0, position[0] - self.window), max(0, position[1] - self.window))
+        seen: dict[str, set[int]] = {"score": set(), "task": set()}
+        for r in await changes(self.engine, floor, position):
+            seen[r.source].add(r.id)
+        return seen
+
     async def _join(self) -> tuple[_Subscriber, tuple[int, int]]:
         if not self._subscribers:  # nobody listened since: start from now, not from then
             self.position = await heads(self.engine)
-            self._seen = {"score": set(), "task": set()}
+            self._seen = await self._committed_window(self.position)
         sub = _Subscriber()
         self._subscribers.add(sub)
         if self._task is None:

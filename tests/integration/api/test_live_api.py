@@ -99,3 +99,22 @@ async def test_live_stream_and_resume(
             resumed = await asyncio.wait_for(events(again.aiter_lines(), 2), 20)
         assert sorted((k, str(d.get("task_id") or d["customer_id"])) for _, k, d in resumed) == [
             ("band_change", "C-2"), ("task", "T-1")]  # fmt: skip
+
+
+async def test_a_new_listener_gets_no_past_changes(
+    server: str, api_engine: AsyncEngine, make_key: MakeKey
+) -> None:
+    """Changes committed before anyone listened are old news: the first event a new listener
+    gets is the first change after it joined (the poller's re-read window once re-sent them)."""
+    for i in range(5):
+        await band_change(api_engine, f"C-OLD-{i}")
+    key = bearer(await make_key(["read"]))
+    async with (
+        httpx.AsyncClient(base_url=server, timeout=30) as client,
+        client.stream("GET", "/v1/live", headers=key) as live,
+    ):
+        lines = live.aiter_lines()
+        assert (await anext(lines)).startswith(": live since")
+        await band_change(api_engine, "C-NEW")
+        [(_, kind, data)] = await asyncio.wait_for(events(lines, 1), 20)
+    assert (kind, data["customer_id"]) == ("band_change", "C-NEW")
