@@ -18,14 +18,17 @@ from churnwatch_alerts.uplift import UpliftJob
 from churnwatch_alerts.webhooks import WebhookDispatcher
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
+from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.worker.http import HttpRunnable, health_app
 
 log = logging.getLogger(__name__)
 
 
-def create_app(worker: Worker, metrics: AlertsMetrics) -> FastAPI:
-    """``/healthz``, ``/readyz`` (the worker's status) and ``/metrics``."""
-    return health_app("churnwatch alerts", worker, metrics.render)
+def create_app(
+    worker: Worker, metrics: AlertsMetrics, *, auth: Authenticator | None = None
+) -> FastAPI:
+    """``/healthz``, ``/readyz`` (the worker's status) and ``/metrics`` (a key with read)."""
+    return health_app("churnwatch alerts", worker, metrics.render, auth=auth)
 
 
 async def run(settings: AlertsSettings, stop: asyncio.Event | None = None) -> None:
@@ -44,7 +47,9 @@ async def run(settings: AlertsSettings, stop: asyncio.Event | None = None) -> No
         group_id=settings.group_id,
         config=WorkerConfig(max_records=settings.max_records, max_wait_ms=settings.max_wait_ms),
     )
-    also: list[Runnable] = [HttpRunnable(create_app(worker, metrics), settings.host, settings.port)]
+    auth = Authenticator(engine) if settings.metrics_auth else None
+    http = create_app(worker, metrics, auth=auth)
+    also: list[Runnable] = [HttpRunnable(http, settings.host, settings.port)]
     if settings.relay:
         also.append(OutboxRelay(engine, settings.kafka_bootstrap, batch_size=settings.relay_batch))
     if settings.webhooks:

@@ -26,7 +26,7 @@ class AlertsSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="CW_ALERTS_", extra="ignore")
 
     port: int = Field(8002, ge=1, le=65535)
-    host: str = "0.0.0.0"
+    host: str = Field("127.0.0.1", description="bind address; 0.0.0.0 exposes it (a decision)")
     group_id: str = "alerts"
     holdout_salt: str = ""
     max_contacts: int = Field(3, ge=1)

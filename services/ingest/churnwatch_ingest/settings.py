@@ -20,7 +20,7 @@ class IngestSettings(CommonSettings):
 
     model_config = SettingsConfigDict(env_prefix="CW_INGEST_", extra="ignore")
 
-    host: str = "0.0.0.0"
+    host: str = Field("127.0.0.1", description="bind address; 0.0.0.0 exposes it (a decision)")
     port: int = Field(8001, ge=1, le=65535)
     max_batch: int = Field(1000, ge=1, le=100_000, description="events per POST")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="whole request body")

@@ -201,7 +201,7 @@ def make_demo_keys(env: dict[str, str]) -> DemoKeys:
     for role, scopes, agent in [
         ("admin", "admin", None),
         ("agent", "read,tasks:write", DEMO_AGENT),
-        ("simulator", "events:write", None),
+        ("simulator", "events:write,events:erase", None),  # it plays the CRM's erasures too
     ]:
         args = ["keys", "create", "--scopes", scopes, "--name", f"demo-{role}", "--replace"]
         done = cli([*args, "--json", *(["--agent", agent] if agent else [])], env)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from churnwatch_runtime.db import upgrade
 from churnwatch_runtime.infra import KafkaBroker, LocalPostgres
+from churnwatch_runtime.infra.postgres import with_local_password
 from churnwatch_runtime.kafka import ensure_topics
 from churnwatch_runtime.paths import cw_home
 from churnwatch_runtime.settings import CommonSettings
@@ -68,11 +69,13 @@ def start_infra(settings: CommonSettings) -> dict[str, str]:
     if broker is not None:
         broker.start()
     database = local_postgres(settings)
+    url = settings.database_url
     if database is not None:
         database.start()
+        url = with_local_password(url, database.home)  # SCRAM: the services need the password
     asyncio.run(create_topics(settings))
-    upgrade(settings.database_url)
-    return {"CW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DATABASE_URL": settings.database_url}
+    upgrade(url)
+    return {"CW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DATABASE_URL": url}
 
 
 def stop_infra() -> None:
@@ -96,7 +99,7 @@ def infra_status() -> dict[str, Any]:
             "pid": broker.pid() if broker else None,
         },
         "postgres": {
-            "url": settings.database_url,
+            "url": make_url(settings.database_url).render_as_string(hide_password=True),
             "managed": database is not None,
             "running": database.running() if database else None,
         },

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -51,8 +51,26 @@ class CommonSettings(BaseSettings):
         description="retention of cw.events.raw and cw.events.dlq, which hold upstream bytes as"
         " sent (personal data in clear); applied when the project creates them (docs/privacy.md)",
     )
+    metrics_auth: bool = Field(
+        True,
+        description="/metrics of the worker services needs a key with read; CW_METRICS_AUTH=off"
+        " only where the port is private to the scraper (docs/security.md)",
+    )
     log_level: str = "INFO"
     log_json: bool = True
+
+    @model_validator(mode="after")
+    def _local_password(self) -> CommonSettings:
+        """The local cluster's password (``var/postgres/password``, 0600) when ``DATABASE_URL``
+        names that running cluster without one: ``churnwatch`` commands just work for the user
+        who started it, and nobody else (docs/security.md)."""
+        from churnwatch_runtime.infra.postgres import with_local_password
+        from churnwatch_runtime.paths import cw_home
+
+        url = with_local_password(self.database_url, cw_home() / "postgres")
+        if url != self.database_url:
+            self.database_url = url
+        return self
 
     def topic_configs(self) -> dict[str, dict[str, str]]:
         """Configs the project creates topics with: a bounded retention on the untrusted ones.

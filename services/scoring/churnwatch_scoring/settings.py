@@ -21,7 +21,7 @@ class ScoringSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="CW_SCORING_", extra="ignore")
 
     port: int = Field(8003, ge=1, le=65535)
-    host: str = "0.0.0.0"
+    host: str = Field("127.0.0.1", description="bind address; 0.0.0.0 exposes it (a decision)")
     group_id: str = "scoring"
     band_medium: float = Field(0.15, gt=0, lt=1)
     band_high: float = Field(0.35, gt=0, lt=1)

@@ -50,5 +50,5 @@ def test_the_simulator_gets_an_ingest_key() -> None:
 
 def test_the_api_is_published_on_8000() -> None:
     api = _services()["api"]
-    assert api["ports"] == ["8000:8000"]
+    assert api["ports"] == ["127.0.0.1:8000:8000"]  # the host's loopback (docs/security.md)
     assert api["environment"]["CW_API_HOST"] == "0.0.0.0"

@@ -5,21 +5,32 @@ server when the starting Python process exits. The demo runs several services in
 processes and docker-compose users connect over TCP, so we drive the wheel's own ``initdb`` and
 ``pg_ctl`` binaries and keep the server running until ``stop``. PostgreSQL refuses to run as
 root, so as root the server runs as a dedicated system user.
+
+Authentication is SCRAM-SHA-256 for every connection, over TCP and the Unix socket alike (never
+``trust``: any local OS user could otherwise connect as the superuser). The password is generated
+at ``initdb`` and kept in ``<home>/password`` (mode 0600, owned by whoever started the cluster);
+:meth:`LocalPostgres.url` carries it, and :func:`with_local_password` adds it to a password-less
+URL that points at this machine's running cluster, so ``churnwatch`` commands find it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
+import secrets
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from churnwatch_runtime.infra._proc import port_open
 
 SYSTEM_USER = "cwpostgres"
+PASSWORD_FILE = "password"
 
 
 def _bin_dir() -> Path:
@@ -51,9 +62,25 @@ class LocalPostgres:
     def log_file(self) -> Path:
         return self.home / "postgres.log"
 
+    @property
+    def password_file(self) -> Path:
+        return self.home / PASSWORD_FILE
+
+    def password(self) -> str:
+        """The superuser's password, generated (0600) on first use."""
+        if not self.password_file.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32) + "\n")
+        return self.password_file.read_text().strip()
+
     def url(self, database: str | None = None) -> str:
-        """SQLAlchemy URL for asyncpg (the services' driver)."""
-        return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{database or self.database}"
+        """SQLAlchemy URL for asyncpg (the services' driver), with the password."""
+        return (
+            f"postgresql+asyncpg://{self.user}:{self.password()}@127.0.0.1:{self.port}"
+            f"/{database or self.database}"
+        )
 
     def _run_as(self) -> str | None:
         if os.geteuid() != 0:
@@ -91,7 +118,55 @@ class LocalPostgres:
             user=user,
             cwd=self.home,
             timeout=120,
+            env={**os.environ, "PGPASSWORD": self.password()},
         )
+
+    def _initdb(self, user: str | None) -> None:
+        """A new cluster whose every connection needs the password (SCRAM-SHA-256)."""
+        pwfile = self.home / ".initdb-password"  # readable by the server user, then removed
+        pwfile.write_text(self.password() + "\n")
+        pwfile.chmod(0o600)
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+        try:
+            done = self._pg(
+                "initdb", "-D", str(self.data_dir), "-U", self.user,
+                "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                "--encoding=UTF8", "--no-sync", user=user,
+            )  # fmt: skip
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if done.returncode != 0:
+            raise PostgresStartError(f"initdb failed: {done.stderr}")
+
+    def _uses_trust(self) -> bool:
+        hba = self.data_dir / "pg_hba.conf"
+        with contextlib.suppress(OSError):
+            return any(
+                line.split()[-1:] == ["trust"]
+                for line in hba.read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")
+            )
+        return False
+
+    def _to_scram(self, user: str | None) -> None:
+        """A cluster made before SCRAM (``--auth=trust``): set the password, then require it."""
+        secret = self.password().replace("'", "''")
+        self.psql(f"SET password_encryption = 'scram-sha-256'; ALTER USER \"{self.user}\""
+                  f" PASSWORD '{secret}'")  # fmt: skip
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        out = [
+            line.rsplit(None, 1)[0] + " scram-sha-256"
+            if line.strip() and not line.lstrip().startswith("#") and line.split()[-1] == "trust"
+            else line
+            for line in lines
+        ]
+        hba.write_text("\n".join(out) + "\n")
+        done = self._pg("pg_ctl", "-D", str(self.data_dir), "reload", user=user)
+        if done.returncode != 0:
+            raise PostgresStartError(f"pg_ctl reload failed: {done.stderr}")
 
     def running(self) -> bool:
         return port_open("127.0.0.1", self.port) and (self.data_dir / "postmaster.pid").exists()
@@ -103,20 +178,10 @@ class LocalPostgres:
         self.data_dir.mkdir(exist_ok=True)
         self._chown(user)
         if not (self.data_dir / "PG_VERSION").exists():
-            done = self._pg(
-                "initdb",
-                "-D",
-                str(self.data_dir),
-                "-U",
-                self.user,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-sync",
-                user=user,
-            )
-            if done.returncode != 0:
-                raise PostgresStartError(f"initdb failed: {done.stderr}")
+            self._initdb(user)
+        upgrade = False
         if not self.running():
+            upgrade = self._uses_trust()  # a cluster of an older churnwatch; not while in use
             options = f"-h 127.0.0.1 -p {self.port} -k {self.home} -c max_connections=200"
             done = self._pg(
                 "pg_ctl",
@@ -135,6 +200,8 @@ class LocalPostgres:
             if done.returncode != 0:
                 raise PostgresStartError(f"pg_ctl start failed: {done.stderr}\n{self.log_tail()}")
         self._wait(timeout)
+        if upgrade:
+            self._to_scram(user)
         self.create_database(self.database)
 
     def _wait(self, timeout: float) -> None:
@@ -183,3 +250,26 @@ class LocalPostgres:
         if not self.log_file.exists():
             return ""
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def with_local_password(url: str, home: Path) -> str:
+    """``url`` with the local cluster's password, if it names that running cluster without one.
+
+    Only a loopback host whose port is the one the cluster under ``home`` listens on (from its
+    ``postmaster.pid``) gets it; any other URL is returned as it is.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    if parsed.password or parsed.host not in ("127.0.0.1", "localhost"):
+        return url
+    try:
+        pid_lines = (home / "data" / "postmaster.pid").read_text().splitlines()
+        port = int(pid_lines[3])
+        secret = (home / PASSWORD_FILE).read_text().strip()
+    except (OSError, ValueError, IndexError):
+        return url
+    if (parsed.port or 5432) != port or not secret:
+        return url
+    return parsed.set(password=secret).render_as_string(hide_password=False)
