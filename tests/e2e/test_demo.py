@@ -22,6 +22,7 @@ import pytest
 from churnwatch.events import parse_event
 from churnwatch.privacy import strip_sealed
 from churnwatch_runtime.infra._proc import free_port
+from churnwatch_runtime.infra.postgres import with_local_password
 from churnwatch_runtime.kafka import make_consumer
 from churnwatch_runtime.views import fetch
 
@@ -64,6 +65,9 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
     assert f"http://127.0.0.1:{demo_env['CW_API_PORT']}/" in banner  # the dashboard
     assert "admin key       cwk_" in banner
     assert "agent A-1 key cwk_" in banner
+    assert "restarted" in banner  # the supervisor's promise is on the banner
+    state = orjson.loads((Path(demo_env["CW_HOME"]) / "demo" / "state.json").read_bytes())
+    assert (state["seed"], state["customers"]) == (7, 300)  # what a second demo resumes
 
     consumer = make_consumer(demo_env["CW_KAFKA_BOOTSTRAP"], "cw.events", group_id="e2e-demo")
     await consumer.start()
@@ -90,7 +94,9 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
         event = parse_event(value, now=parse_event(values[-1], now=_far()).occurred_at)
         customers.add(event.customer_id)
     assert len(customers) > 10
-    keys = fetch(demo_env["DATABASE_URL"], "SELECT name, scopes, agent_id FROM api_keys")
+    # the local PostgreSQL needs its password (SCRAM), kept under the demo's CW_HOME
+    db_url = with_local_password(demo_env["DATABASE_URL"], Path(demo_env["CW_HOME"]) / "postgres")
+    keys = fetch(db_url, "SELECT name, scopes, agent_id FROM api_keys")
     assert {(k["name"], k["agent_id"]) for k in keys} == {
         ("demo-admin", None), ("demo-agent", "A-1"), ("demo-simulator", None)
     }  # fmt: skip
@@ -99,9 +105,7 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
     assert orjson.loads(values[0])["schema_version"] == 1
 
     # scoring ran in the demo too: every customer seen has a live score with a band
-    scored = fetch(
-        demo_env["DATABASE_URL"], "SELECT band, count(*) AS n FROM latest_scores GROUP BY 1"
-    )
+    scored = fetch(db_url, "SELECT band, count(*) AS n FROM latest_scores GROUP BY 1")
     assert sum(r["n"] for r in scored) > 10
     assert {r["band"] for r in scored} <= {"low", "medium", "high", "critical"}
     wide = {**demo_env, "COLUMNS": "200"}  # a terminal's width: rich wraps headers at 80

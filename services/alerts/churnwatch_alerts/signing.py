@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import time
+from collections.abc import Callable
 
 SIGNATURE_HEADER = "X-Churnwatch-Signature"
 ACTION_ID_HEADER = "X-Churnwatch-Action-Id"
@@ -54,6 +56,45 @@ def verify(
     if now is not None and abs(now - timestamp) > tolerance:
         return False
     return hmac.compare_digest(given, signature(secret, timestamp, body))
+
+
+class ReplayGuard:
+    """The reference receiver's check: signature, freshness and no replay (docs/security.md).
+
+    A delivery is refused if its signature does not match (tampered body or wrong secret), if
+    its timestamp is more than ``tolerance`` seconds from the receiver's clock (an old capture),
+    or if the very same signature was accepted before (a capture replayed within the tolerance).
+    A *retry* by churnwatch is a new request (new timestamp, new signature) and passes; the
+    receiver then dedupes on ``X-Churnwatch-Action-Id``. Only signatures younger than the
+    tolerance are remembered: older ones fail the timestamp check anyway.
+
+    >>> guard = ReplayGuard("k", clock=lambda: 1000.0)
+    >>> h = signature_header("k", 1000, b"x")
+    >>> guard.check(h, b"x"), guard.check(h, b"x"), guard.check(h, b"y")
+    (None, 'replayed', 'bad signature')
+    >>> guard.check(signature_header("k", 600, b"x"), b"x")
+    'stale timestamp'
+    """
+
+    def __init__(
+        self, secret: str, *, tolerance: float = 300, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.secret, self.tolerance, self.clock = secret, tolerance, clock
+        self._seen: dict[str, float] = {}  # signature -> its timestamp
+
+    def check(self, header: str, body: bytes) -> str | None:
+        """None when the delivery may be processed; else why it is refused."""
+        now = self.clock()
+        if not verify(self.secret, header, body):
+            return "bad signature"
+        if not verify(self.secret, header, body, now=now, tolerance=self.tolerance):
+            return "stale timestamp"
+        self._seen = {s: t for s, t in self._seen.items() if now - t <= self.tolerance}
+        given = header.rsplit("v1=", 1)[-1]
+        if given in self._seen:
+            return "replayed"
+        self._seen[given] = int(header.split("t=", 1)[1].split(",", 1)[0])
+        return None
 
 
 def backoff(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:

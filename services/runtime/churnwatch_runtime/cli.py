@@ -228,12 +228,22 @@ def demo(
             " else 120; 0 = live at once).",
         ),
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Wipe the local broker, database and demo state and start a new simulated"
+            " history (default: resume the one in var/).",
+        ),
+    ] = False,
 ) -> None:
     """Start everything: infra, topics, services, and simulated customers flowing through."""
     from churnwatch_runtime.demo import run_demo
 
     raise typer.Exit(
-        run_demo(rate=rate, customers=customers, seconds=seconds, history_days=history_days)
+        run_demo(
+            rate=rate, customers=customers, seconds=seconds, history_days=history_days, fresh=fresh
+        )
     )
 
 

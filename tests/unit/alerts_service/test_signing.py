@@ -53,3 +53,22 @@ def test_outcomes_retry_then_dead_letter_after_max_attempts():
     assert seen[0].wait <= 1
     ok = outcome(2, None, cfg, rng)
     assert (ok.status, ok.attempts, ok.error) == ("delivered", 3, None)
+
+
+def test_the_reference_receiver_refuses_tampered_stale_and_replayed_deliveries():
+    from churnwatch_alerts.signing import ReplayGuard
+
+    now = [1_700_000_000.0]
+    guard = ReplayGuard("whsec", tolerance=300, clock=lambda: now[0])
+    body = b'{"action_id":"a1","customer_id":"C-1"}'
+    first = signature_header("whsec", 1_700_000_000, body)
+    assert guard.check(first, body) is None
+    assert guard.check(first, body) == "replayed"  # the same capture sent again
+    assert guard.check(first, body.replace(b"C-1", b"C-2")) == "bad signature"  # tampered
+    assert guard.check(signature_header("other", 1_700_000_000, body), body) == "bad signature"
+    now[0] += 5
+    retry = signature_header("whsec", 1_700_000_005, body)  # churnwatch's own retry: new t
+    assert guard.check(retry, body) is None
+    now[0] += 400
+    assert guard.check(retry, body) == "stale timestamp"  # replayed after the tolerance
+    assert guard.check("t=1,v1=zz", body) == "bad signature"
