@@ -103,6 +103,25 @@ async def _latencies(bootstrap: str, topic: str, stop: asyncio.Event) -> list[fl
     return out
 
 
+async def _kpi_share(port: int) -> float:
+    """The KPI hook's share of the worker's batch time, from its own /metrics (one run: the
+    machine's other load inflates both alike)."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    except httpx.HTTPError:
+        return float("nan")
+    values = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith(("cw_scoring_kpi_seconds_total", "cw_scoring_batch_seconds_sum"))
+    }
+    batch = values.get("cw_scoring_batch_seconds_sum", 0.0)
+    return values.get("cw_scoring_kpi_seconds_total", 0.0) / batch if batch else 0.0
+
+
 def _run(ctx: Context) -> list[Metric]:
     days = QUICK_DAYS if ctx.quick else DAYS
     lines = _simulate(ctx, days)
@@ -152,6 +171,7 @@ async def _measure(
         await asyncio.sleep(1)
         stop.set()
         delays = sorted(await reader)
+        kpi_share = await _kpi_share(int(env["CW_SCORING_PORT"]))
     finally:
         proc.terminate()
         proc.wait(60)
@@ -170,7 +190,9 @@ async def _measure(
                 f"{len(bulk):,} simulator events ({CUSTOMERS:,} customers, {days} days) "
                 f"pre-produced to {PARTITIONS} partitions; one `python -m churnwatch_scoring` "
                 "process (worker + outbox relay); from the first committed batch to the last "
-                "offset committed with the outbox empty (cw.scores published)."
+                "offset committed with the outbox empty (cw.scores published). The KPI hook "
+                f"took {kpi_share:.1%} of the batch time (cw_scoring_kpi_seconds over "
+                "cw_scoring_batch_seconds_sum; CW_SCORING_KPIS=off turns it off)."
             ),
         ),
         Metric(

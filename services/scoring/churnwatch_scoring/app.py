@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from churnwatch.model import SnapshotPolicy
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
 from churnwatch_runtime.auth import Authenticator
@@ -35,6 +36,7 @@ def build_processor(
     options = ScoreOptions(
         bands=bands,
         history_min_move=settings.history_min_move,
+        snapshots=SnapshotPolicy(min_gap_days=settings.snapshot_gap_days),
         value=ValueSettings(
             churn_window_days=float(settings.horizon_days), basis=settings.value_basis
         ),
@@ -49,6 +51,7 @@ def build_processor(
         silence=settings.silence,
         seed_population=settings.seed_population,
         options=options,
+        kpis=settings.kpis,
     )
     models = ModelSource(
         bands=bands, horizon_days=settings.horizon_days, poll_s=settings.model_poll_s

@@ -9,6 +9,7 @@ watermark) are counted here into ``quality_daily`` by the day they were consumed
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
@@ -31,6 +32,13 @@ class KpiHook:
         self._facts: list[EventFact] = []
         self._late: dict[tuple[str, int], int] = {}
         self._new: list[tuple[str, int, CustomerState, date]] = []
+        self.seconds = 0.0  # time spent in the hook since the last `take_seconds`
+
+    def take_seconds(self) -> float:
+        """The hook's time since the last call (``cw_scoring_kpi_seconds``: its cost, measured
+        in the same batches as the batch time, whatever else loads the machine)."""
+        spent, self.seconds = self.seconds, 0.0
+        return spent
 
     def begin(self) -> None:
         self._facts.clear()
@@ -41,10 +49,12 @@ class KpiHook:
         """An event was applied to ``profile`` (already holding it)."""
         if not self.enabled:
             return
+        t = time.perf_counter()
         self._facts.append(capture(ev, profile, partition))
         if late:
             key = (ev.source, partition)
             self._late[key] = self._late.get(key, 0) + 1
+        self.seconds += time.perf_counter() - t
 
     def scored(
         self, scored: Sequence[Scored], records: Sequence[ScoreRecord], population: Population
@@ -52,11 +62,13 @@ class KpiHook:
         """The new KPI state of each customer of a valued chunk."""
         if not self.enabled:
             return
+        t = time.perf_counter()
         for s, rec in zip(scored, records, strict=True):
             self._new.append(
                 (rec.customer_id, rec.partition, self._state(s, rec, population),
                  rec.event_time.astimezone(UTC).date())
             )  # fmt: skip
+        self.seconds += time.perf_counter() - t
 
     def _state(self, s: Scored, rec: ScoreRecord, population: Population) -> CustomerState:
         p = s.entry.profile
@@ -76,6 +88,7 @@ class KpiHook:
         """Load the previous states, write the deltas and the new states; then forget the batch."""
         if not self.enabled:
             return
+        t = time.perf_counter()
         try:
             old = await kpi_store.load_states(pg, [c for c, _, _, _ in self._new])
             moves = [Move(c, p, old.get(c), new, day) for c, p, new, day in self._new]
@@ -94,3 +107,4 @@ class KpiHook:
                 )
         finally:
             self.begin()
+            self.seconds += time.perf_counter() - t

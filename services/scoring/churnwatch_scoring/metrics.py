@@ -29,6 +29,11 @@ class ScoringMetrics:
             "cw_scoring_batch_seconds", "Processing time of a batch (before commit)",
             buckets=_BATCH_BUCKETS, registry=r,
         )  # fmt: skip
+        self.kpi_seconds = Counter(
+            "cw_scoring_kpi_seconds",
+            "Time the KPI hook took inside batches (its share of cw_scoring_batch_seconds)",
+            registry=r,
+        )
         self.event_to_score = Histogram(
             "cw_scoring_event_to_score_seconds",
             "Kafka timestamp of the scored event to its score being written (wall clock)",

@@ -59,6 +59,7 @@ class ScoringConfig:
     yield_every: int = 64  # customers scored between two turns of the loop (the writer's)
     seed_population: int = 50_000  # stored values loaded into the tier sketch on start (0: off)
     options: ScoreOptions = field(default_factory=ScoreOptions)
+    kpis: bool = True  # keep the KPI aggregates (docs/kpis-as-built.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ class ScoringProcessor:
         self.models = models or ModelSource()
         self.metrics = metrics or ScoringMetrics()
         self.population = population or Population()
-        self.kpis = KpiHook(config.options.value.basis)  # KPI aggregates (H11-kpi)
+        self.kpis = KpiHook(config.options.value.basis, enabled=config.kpis)
         self._cache: dict[TopicPartition, OrderedDict[str, Entry]] = {}
         self._max_seen: dict[TopicPartition, datetime] = {}  # max event time consumed
         self._stored_wm: dict[TopicPartition, datetime] = {}  # watermark last committed
@@ -167,6 +168,7 @@ class ScoringProcessor:
             raise
         await writer.wait()
         await self.kpis.flush(pg)
+        self.metrics.kpi_seconds.inc(self.kpis.take_seconds())
         await self._write_watermarks(pg, batch)
         self._evict()
         m = self.metrics

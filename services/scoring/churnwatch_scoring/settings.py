@@ -30,7 +30,15 @@ class ScoringSettings(CommonSettings):
     value_basis: Literal["retained", "clv"] = "retained"  # what tiers and value at risk rank
     allowed_lateness_s: float = Field(300.0, ge=0)
     history_min_move: float = Field(0.10, gt=0, le=1)
-    cache_per_partition: int = Field(200_000, ge=100)
+    cache_per_partition: int = Field(
+        10_000,
+        ge=100,
+        description="profiles kept in memory per owned partition (LRU): the worker's RSS is"
+        " bounded by this, not by the population (docs/scaling.md)",
+    )
+    snapshot_gap_days: int = Field(
+        7, ge=1, description="a label snapshot per customer at most every this many days (1: daily)"
+    )
     silence_limit: int = Field(5_000, ge=1)
     silence: bool = True  # the sweep; off only for tests that compare batchings
     seed_population: int = Field(50_000, ge=0)  # stored values seeding the tier sketch (0: off)
@@ -39,6 +47,7 @@ class ScoringSettings(CommonSettings):
     max_wait_ms: int = Field(100, ge=1)
     relay: bool = True  # run the outbox relay in this process
     relay_batch: int = Field(5_000, ge=1)
+    kpis: bool = Field(True, description="keep the KPI aggregates (CW_SCORING_KPIS=off: not)")
 
     def bands(self) -> BandThresholds:
         return BandThresholds(self.band_medium, self.band_high, self.band_critical)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ._events import EventFact, event_flows
-from ._state import CHURNED, LAPSED, CustomerState, state_delta
+from ._state import CHURNED, LAPSED, CustomerState, same_cells, state_delta
 
 DailyKey = tuple[str, date, str, str, int]
 """(cut, day, cut value, metric, partition)"""
@@ -68,8 +68,30 @@ def batch_deltas(moves: Sequence[Move], facts: Sequence[EventFact]) -> Deltas:
     """
     out = Deltas()
     by_customer: Mapping[str, Move] = {m.customer_id: m for m in moves}
+    # most scores move only amounts: summed per (cuts, day, partition) first, keys built once
+    # per group instead of per customer (the hook was 16% of scoring's batch time without it)
+    amounts: dict[tuple[tuple[tuple[str, str], ...], date, int], list[float]] = {}
     for m in moves:
-        _state_move(out, m)
+        old, new = m.old, m.new
+        if old is None or not same_cells(old, new):
+            _state_move(out, m)
+            continue
+        acc = amounts.setdefault((new.cuts(), m.day, m.partition), [0.0, 0.0, 0.0, 0.0])
+        acc[0] += new.value - old.value
+        acc[1] += new.value_at_risk - old.value_at_risk
+        acc[2] += new.mrr - old.mrr
+        if old.mrr > 0:
+            acc[3] += new.mrr - old.mrr
+    for (cuts, day, part), (d_value, d_risk, d_mrr, existing) in amounts.items():
+        for metric, amount in (("value", d_value), ("value_at_risk", d_risk), ("mrr", d_mrr)):
+            if amount != 0.0:
+                for cut, cut_value in cuts:
+                    out.add(cut, cut_value, metric, day, part, amount)
+                    k = (cut, cut_value, metric, part)
+                    out.totals[k] = out.totals.get(k, 0.0) + amount
+        if existing != 0.0:
+            for cut, cut_value in cuts:
+                out.add(cut, cut_value, "mrr_change_existing", day, part, existing)
     last: dict[str, date | None] = {}
     for f in facts:
         found = by_customer.get(f.customer_id)

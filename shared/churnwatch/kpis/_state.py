@@ -135,7 +135,7 @@ def state_delta(old: CustomerState | None, new: CustomerState | None) -> dict[Ke
     >>> ("all", "all", "customers") in d
     False
     """
-    if old is not None and new is not None and _same_cells(old, new):
+    if old is not None and new is not None and same_cells(old, new):
         return _numeric_delta(old, new)  # the common case: only the amounts moved
     out: dict[Key, float] = {}
     if old is not None:
@@ -147,7 +147,9 @@ def state_delta(old: CustomerState | None, new: CustomerState | None) -> dict[Ke
     return {k: v for k, v in out.items() if v != 0.0}
 
 
-def _same_cells(a: CustomerState, b: CustomerState) -> bool:
+def same_cells(a: CustomerState, b: CustomerState) -> bool:
+    """Both states count in the same cells (cut values, stage, band, counts): only their
+    amounts (value, value at risk, MRR) differ."""
     return (
         a.tier == b.tier and a.segment == b.segment and a.stage == b.stage and a.band == b.band
         and a.model == b.model and a.purchases == b.purchases and a.rfm_r == b.rfm_r
