@@ -16,9 +16,9 @@ from churnwatch_alerts.processor import AlertsProcessor
 from churnwatch_alerts.settings import AlertsSettings
 from churnwatch_alerts.uplift import UpliftJob
 from churnwatch_alerts.webhooks import WebhookDispatcher
+from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
-from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.worker.http import HttpRunnable, health_app
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from churnwatch.model import SnapshotPolicy
+from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
-from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.worker.http import HttpRunnable, health_app
 from churnwatch_scoring.hotload import ModelSource
 from churnwatch_scoring.metrics import ScoringMetrics
