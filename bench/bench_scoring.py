@@ -144,6 +144,7 @@ async def _measure(
     group = f"bench-scoring-{tag}"
     env = dict(os.environ)
     env.update(
+        CW_METRICS_AUTH="off",  # /metrics read below without a key (a private port)
         CW_KAFKA_BOOTSTRAP=bootstrap, DATABASE_URL=db_url, CW_TOPIC_EVENTS=events,
         CW_TOPIC_SCORES=scores, CW_TOPIC_EVENTS_DLQ=f"bench.{tag}.dlq",
         CW_SCORING_GROUP_ID=group, CW_SCORING_PORT=str(free_port()), CW_LOG_LEVEL="WARNING",
