@@ -14,6 +14,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from churnwatch.model import SnapshotPolicy
+from churnwatch.storage import PublishPolicy
 from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.worker import OutboxRelay, Runnable, Worker, WorkerConfig, run_worker
@@ -37,6 +38,9 @@ def build_processor(
         bands=bands,
         history_min_move=settings.history_min_move,
         snapshots=SnapshotPolicy(min_gap_days=settings.snapshot_gap_days),
+        publish=PublishPolicy(
+            settings.publish, settings.publish_min_move, settings.publish_min_value_move
+        ),
         value=ValueSettings(
             churn_window_days=float(settings.horizon_days), basis=settings.value_basis
         ),

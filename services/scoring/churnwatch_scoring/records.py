@@ -43,6 +43,7 @@ class SnapshotRow:
     features: dict[str, float]
     business_model: str
     label_due_at: datetime
+    last_activity_at: datetime | None = None  # the retail return evidence of earlier snapshots
 
 
 def last_per_key(items: Iterable[tuple[K, V]]) -> dict[K, V]:

@@ -36,6 +36,7 @@ from churnwatch.profile import (
     top_reasons,
     transition,
 )
+from churnwatch.storage.publish import Published, PublishPolicy
 from churnwatch.value import RetailStats, RetailSummary, observe, value_at_risk
 from churnwatch_scoring.population import Population
 from churnwatch_scoring.records import (
@@ -66,6 +67,7 @@ class Entry:
     retail: RetailStats | None
     last_score: tuple[float, str] | None
     last_snapshot: date | None
+    last_published: Published | None = None  # the last cw.scores message (PublishPolicy)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class ScoreOptions:
     snapshots: SnapshotPolicy = field(default_factory=SnapshotPolicy)
     resolver: LabelResolver = field(default_factory=LabelResolver)
     value: ValueSettings = field(default_factory=ValueSettings)
+    publish: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 @dataclass(slots=True)
@@ -183,6 +186,7 @@ def _snapshot(
         features=x,
         business_model=kind.value,
         label_due_at=due,
+        last_activity_at=snap.last_activity_at,
     )
 
 
@@ -269,5 +273,30 @@ def finish(
         out.due.append((s.customer_id, s.partition, s.due))
         if s.snapshot is not None:
             out.snapshots.append(s.snapshot)
-        out.messages.append((rec, score_message(rec), score_msg_id(rec)))
+        published = Published(
+            rec.band, rec.tier, rec.lifecycle_stage, rec.rfm_segment, rec.business_model,
+            rec.churn_probability, rec.value_at_risk,
+        )  # fmt: skip
+        if opts.publish.publish(
+            entry.last_published,
+            published,
+            silence=s.cause == "silence",
+            open_episode=open_episode(entry.profile),
+        ):
+            entry.last_published = published
+            out.messages.append((rec, score_message(rec), score_msg_id(rec)))
     return out
+
+
+def open_episode(profile: CustomerProfile) -> bool:
+    """An unresolved complaint, a run of failed payments, or a single purchase: the episodes
+    whose triggers read facts that move with every event or with time (`PublishPolicy`).
+
+    >>> open_episode(CustomerProfile()), open_episode(CustomerProfile(purchases=1))
+    (False, True)
+    """
+    return (
+        bool(profile.failures)
+        or profile.purchases == 1
+        or any(e[1] > e[2] for e in profile.complaints.values())
+    )

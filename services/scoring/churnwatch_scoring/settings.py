@@ -36,6 +36,13 @@ class ScoringSettings(CommonSettings):
         description="profiles kept in memory per owned partition (LRU): the worker's RSS is"
         " bounded by this, not by the population (docs/scaling.md)",
     )
+    publish: Literal["every", "changes"] = Field(
+        "every",
+        description="cw.scores: every score, or only scores that carry something new"
+        " (churnwatch.storage.PublishPolicy; latest_scores is written on every score)",
+    )
+    publish_min_move: float = Field(0.02, gt=0, le=1, description="probability move (changes)")
+    publish_min_value_move: float = Field(0.10, gt=0, description="relative value-at-risk move")
     snapshot_gap_days: int = Field(
         7, ge=1, description="a label snapshot per customer at most every this many days (1: daily)"
     )

@@ -16,6 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import orjson
 from pydantic import AwareDatetime
 
+from churnwatch.storage import encode_features, feature_set_id
 from churnwatch_runtime.db import Pg as Pg  # re-exported for the scoring modules
 from churnwatch_runtime.db import raw_connection
 from churnwatch_scoring.records import ScoreRecord, SnapshotRow, Why
@@ -224,17 +225,36 @@ async def write_watermarks(pg: Pg, group: str, topic: str, marks: dict[int, date
     )  # fmt: skip
 
 
+_SNAPSHOTS = (
+    "WITH fs AS (INSERT INTO label_feature_sets (id, names) VALUES ($8, $9::text[])"
+    " ON CONFLICT (id) DO NOTHING)"
+    " INSERT INTO label_snapshots (customer_id, day, partition, taken_at, feature_set, vector,"
+    " business_model, label_due_at, last_activity_at)"
+    " SELECT u.c, u.d, u.p, u.t, $8, u.v, u.b, u.l, u.a"
+    " FROM unnest($1::text[], $2::date[], $3::int[], $4::timestamptz[], $5::bytea[],"
+    " $6::text[], $7::timestamptz[], $10::timestamptz[]) AS u(c, d, p, t, v, b, l, a)"
+    " ON CONFLICT (customer_id, day) DO NOTHING"
+)
+
+
 async def insert_snapshots(pg: Pg, rows: Sequence[SnapshotRow]) -> None:
-    """At most one per customer and day; a re-processed batch finds its rows already there."""
+    """At most one per customer and day; a re-processed batch finds its rows already there.
+
+    Features are stored compact (`churnwatch.storage.encode_features`: float32 values, the name
+    tuple once in ``label_feature_sets``): one statement per name set, in practice one.
+    """
     if not rows:
         return
-    await pg.execute(
-        "INSERT INTO label_snapshots (customer_id, day, partition, taken_at, features,"
-        " business_model, label_due_at) SELECT u.c, u.d, u.p, u.t, CAST(u.f AS jsonb), u.b, u.l"
-        " FROM unnest($1::text[], $2::date[], $3::int[], $4::timestamptz[], $5::text[],"
-        " $6::text[], $7::timestamptz[]) AS u(c, d, p, t, f, b, l)"
-        " ON CONFLICT (customer_id, day) DO NOTHING",
-        [r.customer_id for r in rows], [r.day for r in rows], [r.partition for r in rows],
-        [r.taken_at for r in rows], [orjson.dumps(r.features).decode() for r in rows],
-        [r.business_model for r in rows], [r.label_due_at for r in rows],
-    )  # fmt: skip
+    groups: dict[tuple[str, ...], list[tuple[SnapshotRow, bytes]]] = {}
+    for row in rows:
+        names, vector = encode_features(row.features)
+        groups.setdefault(names, []).append((row, vector))
+    for names, group in groups.items():
+        await pg.execute(
+            _SNAPSHOTS,
+            [r.customer_id for r, _ in group], [r.day for r, _ in group],
+            [r.partition for r, _ in group], [r.taken_at for r, _ in group],
+            [v for _, v in group], [r.business_model for r, _ in group],
+            [r.label_due_at for r, _ in group], feature_set_id(names), list(names),
+            [r.last_activity_at for r, _ in group],
+        )  # fmt: skip

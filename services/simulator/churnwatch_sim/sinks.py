@@ -294,11 +294,23 @@ class HttpSink:
             await self._client.aclose()
 
 
+def kafka_compression() -> str | None:
+    """The codec of the Kafka sink, as the services' producers: ``CW_KAFKA_COMPRESSION``
+    (default zstd, through the pinned ``cramjam``; ``none`` sends uncompressed batches).
+
+    >>> os.environ.get("CW_KAFKA_COMPRESSION", "zstd") == (kafka_compression() or "none")
+    True
+    """
+    codec = os.environ.get("CW_KAFKA_COMPRESSION", "zstd").lower()
+    return None if codec == "none" else codec
+
+
 class KafkaSink:
     """Produces to ``topic`` (default ``cw.events.raw``): key = customer_id, value = JSON bytes.
 
-    The producer uses acks=all with idempotence; ``send`` returns once every event of the batch
-    is acknowledged. ``producer`` may be any object with aiokafka's start/send/stop.
+    The producer uses acks=all with idempotence and compresses (`kafka_compression`); ``send``
+    returns once every event of the batch is acknowledged. ``producer`` may be any object with
+    aiokafka's start/send/stop.
     """
 
     def __init__(
@@ -322,6 +334,7 @@ class KafkaSink:
                     linger_ms=10,
                     max_batch_size=512 * 1024,
                     request_timeout_ms=30_000,
+                    compression_type=kafka_compression(),
                 )
             await self.producer.start()
             self._started = True

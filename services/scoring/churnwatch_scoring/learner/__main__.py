@@ -1,6 +1,8 @@
 """``python -m churnwatch_scoring.learner``: the learner (or a standby) until SIGINT/SIGTERM.
 
-Settings come from the environment (``CW_*``, ``CW_LEARNER_*``, ``DATABASE_URL``).
+Settings come from the environment (``CW_*``, ``CW_LEARNER_*``, ``DATABASE_URL``). The retention
+job (``CW_RETENTION_*``, `churnwatch_runtime.retention`) runs beside it: it deletes the
+snapshots the learner resolved, once past their retention, and expired history rows.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import signal
 
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.logs import configure_logging
+from churnwatch_runtime.retention import RetentionSettings, run_forever
 from churnwatch_scoring.learner.config import LearnerSettings
 from churnwatch_scoring.learner.service import Learner
 
@@ -20,10 +23,14 @@ async def _run(settings: LearnerSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     engine = make_engine(settings.database_url, pool_size=1)
+    janitor = make_engine(settings.database_url, pool_size=1)  # short DELETE transactions
+    retention = asyncio.create_task(run_forever(janitor, RetentionSettings(), stop))
     try:
         await Learner(engine, settings).run(stop)
     finally:
-        await engine.dispose()
+        stop.set()
+        await retention
+        await asyncio.gather(engine.dispose(), janitor.dispose())
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Text
 
+from churnwatch.storage import decode_features
 from churnwatch.value import RetailStats
 from churnwatch_runtime.db import json_object
 
@@ -80,13 +81,15 @@ async def global_watermark(conn: AsyncConnection, group_id: str) -> datetime | N
     )
 
 
-_LAST_ACTIVITY = (
-    "s2.taken_at - make_interval(secs => (s2.features->>'activity_recency_days')::float8 * 86400)"
+_LAST_ACTIVITY = (  # the column (0034); the JSON feature of a snapshot written before it
+    "coalesce(s2.last_activity_at, s2.taken_at - make_interval(secs =>"
+    " (s2.features->>'activity_recency_days')::float8 * 86400))"
 )
 _DUE = text(f"""
 SELECT s.customer_id, s.day, s.taken_at, s.features, s.business_model, p.state,
-       r.returned_at
+       r.returned_at, f.names, s.vector
 FROM label_snapshots s
+LEFT JOIN label_feature_sets f ON f.id = s.feature_set
 LEFT JOIN customer_profiles p ON p.customer_id = s.customer_id
 LEFT JOIN LATERAL (
     SELECT min({_LAST_ACTIVITY}) AS returned_at
@@ -105,7 +108,13 @@ async def due_snapshots(conn: AsyncConnection, watermark: datetime, limit: int) 
     rows = await conn.execute(_DUE, {"w": watermark, "n": limit})
     return [
         DueRow(
-            r[0], r[1], r[2], json_object(r[3]), r[4], None if r[5] is None else bytes(r[5]), r[6]
+            r[0],
+            r[1],
+            r[2],
+            json_object(r[3]) if r[8] is None else decode_features(r[7], bytes(r[8])),
+            r[4],
+            None if r[5] is None else bytes(r[5]),
+            r[6],
         )
         for r in rows
     ]
