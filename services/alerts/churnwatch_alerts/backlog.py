@@ -22,7 +22,8 @@ from churnwatch.alerts import TaskState
 from churnwatch_alerts.assign import assign_policy
 from churnwatch_alerts.playbooks import load_playbooks
 from churnwatch_alerts.store import load_roster, save_cursors
-from churnwatch_alerts.worktasks import TASK_COLUMNS, apply_transition, task_view, wall_clock
+from churnwatch_alerts.store.tasks import unassigned_open
+from churnwatch_alerts.worktasks import apply_transition, wall_clock
 from churnwatch_runtime.db import raw_connection
 
 __all__ = ["Backlog", "assign_backlog"]
@@ -47,13 +48,7 @@ async def assign_backlog(
     async with engine.begin() as conn:
         playbooks = await load_playbooks(conn)
         pg = await raw_connection(conn)
-        rows = await pg.fetch(
-            f"SELECT {TASK_COLUMNS} FROM tasks WHERE state = 'open' AND assignee IS NULL"
-            " AND ($1::text IS NULL OR team = $1)"
-            " ORDER BY task_id FOR UPDATE SKIP LOCKED",
-            team,
-        )
-        views = sorted((task_view(r) for r in rows),
+        views = sorted(await unassigned_open(pg, team),
                        key=lambda v: (-v.priority, v.sla_due_at, v.task_id))[:limit]  # fmt: skip
         roster = await load_roster(pg, sorted({v.team for v in views}))
         if roster is None:

@@ -8,8 +8,8 @@ other versions (one enabled per id, which the parser also checks). The whole res
 set is parsed again inside the transaction, so a change that would leave it invalid changes
 nothing. The alerts workers reload the enabled set every ``playbook_poll_s`` (10 s).
 
-For the CLI now and the HTTP API later: functions take an open `AsyncConnection` inside the
-caller's transaction.
+For the CLI and the HTTP API: functions take an open `AsyncConnection` inside the caller's
+transaction; the SQL is in `churnwatch_alerts.store.playbooks`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 import yaml
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch.alerts import Playbook, parse_playbooks
 from churnwatch.errors import ChurnError
 from churnwatch_alerts.playbooks import load_playbooks, parse_playbooks_from_yaml
+from churnwatch_alerts.store import playbooks as store
 
 __all__ = [
     "Applied",
@@ -87,49 +87,26 @@ async def apply_document(conn: AsyncConnection, document: str) -> list[Applied]:
     """Store every playbook of ``document`` (``{playbooks: [...]}`` or a list), per the module
     rules; raises `PlaybookError` (with paths), `VersionConflict`, or nothing and changes all."""
     playbooks = parse_playbooks(document)
-    await conn.execute(text("LOCK TABLE playbooks IN SHARE ROW EXCLUSIVE MODE"))
+    await store.lock_playbooks(conn)
     out: list[Applied] = []
     for pb, entry in zip(playbooks, _entries(document), strict=True):
-        row = (
-            await conn.execute(
-                text("SELECT yaml, enabled FROM playbooks WHERE id = :id AND version = :v"),
-                {"id": pb.id, "v": pb.version},
-            )
-        ).first()
+        row = await store.fetch_version(conn, pb.id, pb.version)
         status: Literal["added", "unchanged", "enabled"] = "added"
         if row is not None:
             (stored,) = parse_playbooks_from_yaml([row[0]])
             if stored != pb:
-                latest = await conn.scalar(
-                    text("SELECT max(version) FROM playbooks WHERE id = :id"), {"id": pb.id}
-                )
+                latest = await store.max_version(conn, pb.id)
                 raise VersionConflict(
                     f"{pb.id} v{pb.version} is stored with different content; versions are"
                     f" immutable (they are part of every action id): use version {latest + 1}"
                 )
             status = "enabled" if pb.enabled and not row[1] else "unchanged"
-            await conn.execute(
-                text("UPDATE playbooks SET enabled = :e WHERE id = :id AND version = :v"),
-                {"e": pb.enabled, "id": pb.id, "v": pb.version},
-            )
+            await store.set_flag(conn, pb.id, pb.version, pb.enabled)
         else:
-            await conn.execute(
-                text(
-                    "INSERT INTO playbooks (id, version, yaml, enabled, loaded_at)"
-                    " VALUES (:id, :v, :yaml, :e, now())"
-                ),
-                {"id": pb.id, "v": pb.version, "yaml": _dump(entry), "e": pb.enabled},
-            )
+            await store.insert_playbooks(conn, [(pb.id, pb.version, _dump(entry), pb.enabled)])
         disabled: tuple[int, ...] = ()
         if pb.enabled:
-            result = await conn.execute(
-                text(
-                    "UPDATE playbooks SET enabled = false"
-                    " WHERE id = :id AND version <> :v AND enabled RETURNING version"
-                ),
-                {"id": pb.id, "v": pb.version},
-            )
-            disabled = tuple(sorted(r[0] for r in result))
+            disabled = await store.disable_others(conn, pb.id, pb.version)
         out.append(Applied(pb.id, pb.version, status, disabled))
     await load_playbooks(conn)  # the enabled set as the workers will read it: still valid?
     return out
@@ -140,26 +117,16 @@ async def set_enabled(
 ) -> int | None:
     """Disable every version of an id, or enable one (the newest unless ``version``) and
     disable the others; returns the version enabled (None when disabling)."""
-    versions = [
-        r[0]
-        for r in await conn.execute(
-            text("SELECT version FROM playbooks WHERE id = :id ORDER BY version"),
-            {"id": playbook_id},
-        )
-    ]
+    versions = await store.versions(conn, playbook_id)
     if not versions or (version is not None and version not in versions):
         which = playbook_id if version is None else f"{playbook_id} v{version}"
         raise UnknownPlaybook(f"no stored playbook {which}")
     target = (version or versions[-1]) if enabled else None
-    rows = await conn.execute(
-        text("SELECT version, yaml FROM playbooks WHERE id = :id"), {"id": playbook_id}
-    )
-    for v, stored in rows.all():
+    for v, stored in await store.version_texts(conn, playbook_id):
         entry = yaml.safe_load(stored)
         entry["enabled"] = v == target  # the text and the flag never disagree
-        await conn.execute(
-            text("UPDATE playbooks SET enabled = :e, yaml = :y WHERE id = :id AND version = :v"),
-            {"e": v == target, "y": _dump(entry), "id": playbook_id, "v": v},
+        await store.update_version(
+            conn, playbook_id, v, enabled=v == target, yaml_text=_dump(entry)
         )
     await load_playbooks(conn)
     return target
@@ -167,14 +134,10 @@ async def set_enabled(
 
 async def list_playbooks(conn: AsyncConnection, *, all_versions: bool = False) -> list[PlaybookRow]:
     """Stored playbooks, enabled ones (or every version) by id then version."""
-    where = "" if all_versions else " WHERE enabled"
-    rows = await conn.execute(
-        text(f"SELECT yaml, enabled, loaded_at FROM playbooks{where} ORDER BY id, version")
-    )
     out: list[PlaybookRow] = []
-    for stored, enabled, loaded_at in rows:
+    for stored, enabled, loaded_at in await store.stored_rows(conn, all_versions=all_versions):
         (pb,) = parse_playbooks_from_yaml([stored])
-        out.append(_row(pb, bool(enabled), loaded_at))
+        out.append(_row(pb, enabled, loaded_at))
     return out
 
 
@@ -188,12 +151,7 @@ def _row(pb: Playbook, enabled: bool, loaded_at: datetime) -> PlaybookRow:
 async def export_document(conn: AsyncConnection, playbook_id: str | None = None) -> str:
     """The enabled playbooks (or one id's enabled version) as one YAML document, ready to
     edit, bump and apply again."""
-    sql = "SELECT yaml FROM playbooks WHERE enabled"
-    params: dict[str, Any] = {}
-    if playbook_id is not None:
-        sql += " AND id = :id"
-        params["id"] = playbook_id
-    entries = [yaml.safe_load(r[0]) for r in await conn.execute(text(sql + " ORDER BY id"), params)]
+    entries = [yaml.safe_load(t) for t in await store.export_texts(conn, playbook_id)]
     if playbook_id is not None and not entries:
         raise UnknownPlaybook(f"no enabled playbook {playbook_id}")
     return yaml.safe_dump({"playbooks": entries}, sort_keys=False, allow_unicode=True)

@@ -1,7 +1,7 @@
 """``churnwatch playbooks …`` and ``churnwatch uplift``: manage playbooks, read honest uplift.
 
-Thin: each command opens one transaction and calls `churnwatch_alerts.catalog` (or reads
-``uplift_reports``); errors are printed as the domain words them, with exit code 1.
+Thin: each command opens one transaction and calls `churnwatch_alerts.catalog` (or
+`churnwatch_alerts.uplift_view`); errors are printed as the domain words them, with exit code 1.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 A row holds one playbook as YAML (the form people edit); `load_playbooks` parses all enabled
 rows as one document, so the checks across playbooks (two enabled with one id) still apply.
+The SQL is in `churnwatch_alerts.store.playbooks`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch.alerts import Playbook, parse_playbooks
+from churnwatch_alerts.store import playbooks as store
 
 
 def default_rows() -> list[tuple[str, int, str, bool]]:
@@ -47,23 +48,14 @@ def parse_playbooks_from_yaml(texts: Sequence[str]) -> tuple[Playbook, ...]:
 
 async def seed_defaults(conn: AsyncConnection) -> int:
     """Insert the default playbooks if the table is empty; the number inserted."""
-    await conn.execute(text("LOCK TABLE playbooks IN SHARE ROW EXCLUSIVE MODE"))
-    if await conn.scalar(text("SELECT count(*) FROM playbooks")):
+    await store.lock_playbooks(conn)
+    if await store.count_playbooks(conn):
         return 0
     rows = default_rows()
-    await conn.execute(
-        text(
-            "INSERT INTO playbooks (id, version, yaml, enabled, loaded_at)"
-            " VALUES (:id, :version, :yaml, :enabled, now())"
-        ),
-        [{"id": i, "version": v, "yaml": y, "enabled": e} for i, v, y, e in rows],
-    )
+    await store.insert_playbooks(conn, rows)
     return len(rows)
 
 
 async def load_playbooks(conn: AsyncConnection) -> dict[str, Playbook]:
     """The enabled playbooks by id."""
-    result = await conn.execute(
-        text("SELECT yaml FROM playbooks WHERE enabled ORDER BY id, version")
-    )
-    return {pb.id: pb for pb in parse_playbooks_from_yaml([r[0] for r in result])}
+    return {pb.id: pb for pb in parse_playbooks_from_yaml(await store.enabled_texts(conn))}

@@ -5,7 +5,7 @@ once its horizon has passed — so for the first hour (and for a new playbook un
 there was nothing to show. `early_counts` answers from the experiment log itself: exposures per
 arm and tier since the first one, how many are resolved and how many of those churned. No rate or
 interval is claimed from them (that is the job's, once enough are resolved). Shared by
-``churnwatch uplift`` and the API.
+``churnwatch uplift`` and the API; the SQL is in `churnwatch_alerts.store.uplift`.
 """
 
 from __future__ import annotations
@@ -14,36 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from churnwatch_alerts.store.uplift import exposure_counts, latest_report_rows
 from churnwatch_alerts.uplift import ALL
 
 __all__ = ["EarlyCount", "early_counts", "latest_reports"]
-
-_LATEST = """
-SELECT * FROM uplift_reports
-WHERE computed_at = (SELECT max(computed_at) FROM uplift_reports)
-  AND (CAST(:playbook AS text) IS NULL OR playbook_id = :playbook)
-ORDER BY playbook_id, segment <> 'all', segment
-"""
-
-_EARLY = """
-SELECT playbook_id, segment, arm, count(*) AS exposed,
-       count(churned) AS resolved, count(*) FILTER (WHERE churned) AS churned,
-       min(exposed_at) AS first_exposed_at, max(exposed_at) AS last_exposed_at
-FROM exposures
-WHERE CAST(:playbook AS text) IS NULL OR playbook_id = :playbook
-GROUP BY GROUPING SETS ((playbook_id, segment, arm), (playbook_id, arm))
-"""
 
 
 async def latest_reports(
     conn: AsyncConnection, playbook: str | None = None
 ) -> list[dict[str, Any]]:
     """The rows of the newest run (``all`` first per playbook), optionally of one playbook."""
-    result = await conn.execute(text(_LATEST), {"playbook": playbook})
-    return [dict(r._mapping) for r in result]
+    return await latest_report_rows(conn, playbook)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +48,7 @@ class EarlyCount:
 async def early_counts(conn: AsyncConnection, playbook: str | None = None) -> list[EarlyCount]:
     """Exposure counts per playbook, segment and arm, from the first exposure on."""
     cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in await conn.execute(text(_EARLY), {"playbook": playbook}):
+    for r in await exposure_counts(conn, playbook):
         key = (r.playbook_id, r.segment or ALL)
         cell = cells.setdefault(key, {"playbook_id": key[0], "segment": key[1]})
         arm = "treated" if r.arm == "treated" else "control"

@@ -1,6 +1,6 @@
 """The SQL of working tasks (tables ``tasks``, ``task_audit``, ``treatments``, ``agents``,
-``team_cursors``): shared by `worktasks`, `agents` and the expiry job. Each function runs on the
-caller's asyncpg connection, inside the caller's transaction."""
+``team_cursors``): shared by `worktasks`, `agents`, `backlog` and the expiry job. Each function
+runs on the caller's asyncpg connection, inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -117,6 +117,18 @@ async def assigned_tasks(pg: Pg, agent_id: str) -> list[TaskView]:
         f"SELECT {TASK_COLUMNS} FROM tasks WHERE assignee = $1 AND state = 'assigned'"
         " ORDER BY task_id FOR UPDATE",
         agent_id,
+    )
+    return [task_view(r) for r in rows]
+
+
+async def unassigned_open(pg: Pg, team: str | None) -> list[TaskView]:
+    """Open tasks nobody is assigned to (of ``team``, or every team), locked in id order
+    ``FOR UPDATE SKIP LOCKED`` until the transaction ends (backlog assignment)."""
+    rows = await pg.fetch(
+        f"SELECT {TASK_COLUMNS} FROM tasks WHERE state = 'open' AND assignee IS NULL"
+        " AND ($1::text IS NULL OR team = $1)"
+        " ORDER BY task_id FOR UPDATE SKIP LOCKED",
+        team,
     )
     return [task_view(r) for r in rows]
 

@@ -1,11 +1,15 @@
-"""The uplift job's SQL (tables ``exposures``, ``uplift_reports``, migration 0021), and the
-report rows in the column order of ``uplift_reports``."""
+"""The uplift job's SQL (tables ``exposures``, ``uplift_reports``, migration 0021), the
+report rows in the column order of ``uplift_reports``, and the reads behind
+`churnwatch_alerts.uplift_view` (on the caller's SQLAlchemy connection)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from churnwatch.alerts import (
     Exposure,
@@ -153,3 +157,32 @@ async def insert_reports(
         await pg.execute(
             _INSERT, computed_at, watermark, horizon_days, *transpose(rows, len(_COLUMNS))
         )
+
+
+_LATEST = """
+SELECT * FROM uplift_reports
+WHERE computed_at = (SELECT max(computed_at) FROM uplift_reports)
+  AND (CAST(:playbook AS text) IS NULL OR playbook_id = :playbook)
+ORDER BY playbook_id, segment <> 'all', segment
+"""
+
+_EARLY = """
+SELECT playbook_id, segment, arm, count(*) AS exposed,
+       count(churned) AS resolved, count(*) FILTER (WHERE churned) AS churned,
+       min(exposed_at) AS first_exposed_at, max(exposed_at) AS last_exposed_at
+FROM exposures
+WHERE CAST(:playbook AS text) IS NULL OR playbook_id = :playbook
+GROUP BY GROUPING SETS ((playbook_id, segment, arm), (playbook_id, arm))
+"""
+
+
+async def latest_report_rows(conn: AsyncConnection, playbook: str | None) -> list[dict[str, Any]]:
+    """The ``uplift_reports`` rows of the newest run (``all`` first per playbook)."""
+    result = await conn.execute(text(_LATEST), {"playbook": playbook})
+    return [dict(r._mapping) for r in result]
+
+
+async def exposure_counts(conn: AsyncConnection, playbook: str | None) -> list[Row[Any]]:
+    """Exposures per playbook, segment (None: all) and arm: ``exposed``, ``resolved``,
+    ``churned``, ``first_exposed_at``, ``last_exposed_at``."""
+    return list(await conn.execute(text(_EARLY), {"playbook": playbook}))
