@@ -111,22 +111,19 @@ async def _produce(bootstrap: str, topic: str, records: list[tuple[str, str, byt
         await producer.stop()
 
 
-def _pg_url(db_url: str) -> str:
-    return db_url.replace("+asyncpg", "").replace("+psycopg", "")
-
-
 async def _seed_profiles(db_url: str, customers: list[str]) -> None:
     """Consenting profiles (phone and e-mail), as scoring would have stored them."""
     import asyncpg
 
     from churnwatch.profile import CustomerProfile
+    from churnwatch_runtime.db import asyncpg_dsn
 
     seen = int(START.timestamp()) - 200 * 86_400
     state = CustomerProfile(
         first_seen=seen, last_activity=seen, consent_phone=1, consent_phone_at=seen,
         consent_email=1, consent_email_at=seen,
     ).to_bytes()  # fmt: skip
-    conn = await asyncpg.connect(_pg_url(db_url))
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
     try:
         await conn.executemany(
             "INSERT INTO customer_profiles (customer_id, partition, state, updated_at)"
@@ -140,7 +137,9 @@ async def _seed_profiles(db_url: str, customers: list[str]) -> None:
 async def _counts(db_url: str) -> dict[str, int]:
     import asyncpg
 
-    conn = await asyncpg.connect(_pg_url(db_url))
+    from churnwatch_runtime.db import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
     try:
         out = {}
         for table in ("tasks", "exposures", "suppressions", "treatments"):
