@@ -17,8 +17,8 @@ import orjson
 from pydantic import AwareDatetime
 
 from churnwatch.storage import encode_features, feature_set_id
+from churnwatch_runtime.db import BulkInsert, raw_connection
 from churnwatch_runtime.db import Pg as Pg  # re-exported for the scoring modules
-from churnwatch_runtime.db import raw_connection
 from churnwatch_scoring.records import ScoreRecord, SnapshotRow, Why
 
 raw = raw_connection  # the toolkit's: the processor calls ``store.raw``
@@ -164,15 +164,23 @@ async def write_latest(pg: Pg, records: Sequence[ScoreRecord], now: datetime) ->
     await pg.execute(_LATEST, *columns, now)
 
 
+_HISTORY = BulkInsert(
+    "score_history",
+    (
+        ("customer_id", "text"), ("event_time", "timestamptz"), ("churn_probability", "float8"),
+        ("band", "text"), ("previous_band", "text"), ("clv", "float8"),
+        ("value_at_risk", "float8"), ("model_version", "text"), ("cause_event_id", "text"),
+        ("why", "text"),
+    ),
+)  # fmt: skip
+
+
 async def insert_history(pg: Pg, rows: Sequence[tuple[ScoreRecord, str | None, Why]]) -> None:
     if not rows:
         return
     m = [r for r, _, _ in rows]
     await pg.execute(
-        "INSERT INTO score_history (customer_id, event_time, churn_probability, band,"
-        " previous_band, clv, value_at_risk, model_version, cause_event_id, why)"
-        " SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::text[],"
-        " $5::text[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::text[])",
+        _HISTORY.sql,
         [x.customer_id for x in m],
         [x.event_time for x in m],
         [x.churn_probability for x in m],
@@ -186,15 +194,30 @@ async def insert_history(pg: Pg, rows: Sequence[tuple[ScoreRecord, str | None, W
     )
 
 
+_TRANSITIONS = BulkInsert(
+    "lifecycle_transitions",
+    (
+        ("customer_id", "text"),
+        ("stage", "text"),
+        ("previous", "text"),
+        ("event_time", "timestamptz"),
+    ),
+)
+
+
 async def insert_transitions(pg: Pg, rows: Sequence[tuple[str, str, str | None, datetime]]) -> None:
     if not rows:
         return
     ids, stages, previous, times = zip(*rows, strict=True)
-    await pg.execute(
-        "INSERT INTO lifecycle_transitions (customer_id, stage, previous, event_time)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])",
-        list(ids), list(stages), list(previous), list(times),
-    )  # fmt: skip
+    await pg.execute(_TRANSITIONS.sql, list(ids), list(stages), list(previous), list(times))
+
+
+_DUE = BulkInsert(
+    "silence_due",
+    (("customer_id", "text"), ("partition", "int"), ("due_at", "timestamptz")),
+    conflict="ON CONFLICT (customer_id) DO UPDATE SET partition = EXCLUDED.partition,"
+    " due_at = EXCLUDED.due_at",
+)
 
 
 async def write_due(pg: Pg, rows: Sequence[tuple[str, int, datetime | None]]) -> None:
@@ -202,13 +225,7 @@ async def write_due(pg: Pg, rows: Sequence[tuple[str, int, datetime | None]]) ->
     sets = [r for r in rows if r[2] is not None]
     gone = [r[0] for r in rows if r[2] is None]
     if sets:
-        await pg.execute(
-            "INSERT INTO silence_due (customer_id, partition, due_at)"
-            " SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[])"
-            " ON CONFLICT (customer_id) DO UPDATE SET partition = EXCLUDED.partition,"
-            " due_at = EXCLUDED.due_at",
-            [r[0] for r in sets], [r[1] for r in sets], [r[2] for r in sets],
-        )  # fmt: skip
+        await pg.execute(_DUE.sql, [r[0] for r in sets], [r[1] for r in sets], [r[2] for r in sets])
     if gone:
         await pg.execute("DELETE FROM silence_due WHERE customer_id = ANY($1::text[])", gone)
 
