@@ -5,7 +5,6 @@ learns at a time (a PostgreSQL advisory lock); others wait as standbys.
 """
 
 from churnwatch_scoring.learner.clv import ClvFit, clv_due, fit_clv, fits_from_json
-from churnwatch_scoring.learner.config import LearnerSettings
 from churnwatch_scoring.learner.resolve import (
     Deferred,
     Resolved,
@@ -19,6 +18,7 @@ from churnwatch_scoring.learner.resolve import (
     snapshot_of,
 )
 from churnwatch_scoring.learner.service import CycleReport, Learner, NotLeader
+from churnwatch_scoring.learner.settings import LearnerSettings
 
 __all__ = [
     "ClvFit",

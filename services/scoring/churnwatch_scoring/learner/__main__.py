@@ -13,8 +13,8 @@ import signal
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.logs import configure_logging
 from churnwatch_runtime.retention import RetentionSettings, run_forever
-from churnwatch_scoring.learner.config import LearnerSettings
 from churnwatch_scoring.learner.service import Learner
+from churnwatch_scoring.learner.settings import LearnerSettings
 
 
 async def _run(settings: LearnerSettings) -> None:

@@ -34,7 +34,6 @@ from churnwatch.profile import CustomerProfile
 from churnwatch.value import FitDidNotConverge, observe
 from churnwatch_scoring.learner import store
 from churnwatch_scoring.learner.clv import ClvFit, clv_due, fit_clv
-from churnwatch_scoring.learner.config import LearnerSettings
 from churnwatch_scoring.learner.resolve import (
     Deferred,
     Resolved,
@@ -44,6 +43,7 @@ from churnwatch_scoring.learner.resolve import (
     record_row,
     snapshot_of,
 )
+from churnwatch_scoring.learner.settings import LearnerSettings
 
 __all__ = ["CycleReport", "Learner", "NotLeader"]
 
