@@ -85,7 +85,10 @@ async def _seed_history(db: AsyncEngine) -> None:
             ),
             {"w": WATERMARK, "w2": WATERMARK + 5 * DAY},  # the slowest partition counts
         )
-        for customer, times in {"busy": [old, old + DAY, recent], "quiet": [old, old + DAY]}.items():
+        for customer, times in {
+            "busy": [old, old + DAY, recent],
+            "quiet": [old, old + DAY],
+        }.items():
             for at in times:
                 await conn.execute(
                     text(
@@ -194,6 +197,7 @@ async def test_retention_none_keeps_a_table_and_no_watermark_keeps_event_time_ta
     deleted = await run_once(
         db, _settings(db, exposures_days=None, label_snapshots_days=2.0), now=lambda: NOW
     )
-    assert "exposures" not in deleted and "score_history" not in deleted  # no watermark yet
+    assert "exposures" not in deleted
+    assert "score_history" not in deleted
     assert deleted["label_snapshots"] == 0  # resolved a day ago, kept two
     assert len(await _ids(db, "SELECT action_id FROM exposures")) == 3

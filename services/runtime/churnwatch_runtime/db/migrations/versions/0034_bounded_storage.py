@@ -22,19 +22,20 @@ depends_on = None
 
 TS = sa.DateTime(timezone=True)
 
-# (table, storage parameters): update-heavy tables get room for HOT updates on their own page and
-# an autovacuum that reacts to a small share of dead rows (the default 20 % is millions of dead
-# rows at 1M customers); the outbox is a queue (insert, then delete once relayed), vacuumed
-# after a fixed number of dead rows whatever its (tiny) live size.
+# (table, storage parameters): update-heavy tables get an autovacuum that reacts to a small share
+# of dead rows (the default 20 % is millions of dead rows at 1M customers); those whose updates
+# can be HOT (no indexed column changes: customer_profiles' state, the watermarks) also get room
+# on their page for the new version. latest_scores and silence_due are not HOT-able (every score
+# moves the indexed value_at_risk, every due time the indexed due_at), so free space there would
+# only be waste. The outbox is a queue (insert, then delete once relayed), vacuumed after a
+# fixed number of dead rows whatever its (tiny) live size.
 STORAGE: dict[str, dict[str, str]] = {
     "latest_scores": {
-        "fillfactor": "70",
         "autovacuum_vacuum_scale_factor": "0.02",
         "autovacuum_analyze_scale_factor": "0.05",
         "autovacuum_vacuum_cost_delay": "1",
     },
     "silence_due": {
-        "fillfactor": "70",
         "autovacuum_vacuum_scale_factor": "0.02",
         "autovacuum_vacuum_cost_delay": "1",
     },
