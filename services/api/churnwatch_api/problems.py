@@ -10,17 +10,14 @@ are rendered the same way by the handlers :func:`install` registers.
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnwatch_runtime.problems import MEDIA_TYPE, TYPE_BASE, Problem, field_errors
+from churnwatch_runtime.problems import install as install_handlers
 
 __all__ = [
     "MEDIA_TYPE",
@@ -33,10 +30,6 @@ __all__ = [
     "problem_errors",
     "problem_responses",
 ]
-
-log = logging.getLogger(__name__)
-
-_UNPARSABLE_BODY = "There was an error parsing the body"  # fastapi.routing's 400
 
 
 class FieldError(BaseModel):
@@ -70,44 +63,9 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def install(app: FastAPI) -> None:
-    """Render every error of ``app`` as problem details."""
-
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Problem)
-        return exc.response(request)
-
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no resource at {request.url.path}"
-        elif exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}"
-        elif exc.status_code == 400 and detail == _UNPARSABLE_BODY:
-            # FastAPI's answer to a JSON body that is not UTF-8: the same 422 as a malformed one
-            message = "the body is not JSON text in UTF-8"
-            return Problem(422, "Invalid request", f"body: {message}", type_=TYPE_BASE +
-                           "validation", errors=[{"field": "body", "message": message}],
-                           ).response(request)  # fmt: skip
-        headers = dict(exc.headers or {})
-        return Problem(exc.status_code, detail=detail, headers=headers).response(request)
-
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        errors = field_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
-        return Problem(
-            422, "Invalid request", detail, type_=TYPE_BASE + "validation", errors=errors
-        ).response(request)
-
-    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return Problem(500, detail="unexpected error; see the API's log").response(request)
-
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(Exception, on_crash)
+    """Render every error of ``app`` as problem details (the handlers shared with ingest) and
+    document them so in the OpenAPI."""
+    install_handlers(app, service="API")
     _document(app)
 
 

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://churnwatch.dev/problems/"  # identifiers (docs/api.md), not pages to fetch
+_UNPARSABLE_BODY = "There was an error parsing the body"  # fastapi.routing's 400
 
 
 class Problem(Exception):
@@ -112,6 +113,12 @@ def install(app: FastAPI, *, service: str = "service") -> None:
             detail = f"no resource at {request.url.path}"
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
+        elif exc.status_code == 400 and detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a JSON body that is not UTF-8: the same 422 as a malformed one
+            message = "the body is not JSON text in UTF-8"
+            return Problem(422, "Invalid request", f"body: {message}", type_=TYPE_BASE +
+                           "validation", errors=[{"field": "body", "message": message}],
+                           ).response(request)  # fmt: skip
         headers = dict(exc.headers or {})
         return Problem(exc.status_code, detail=detail, headers=headers).response(request)
 
