@@ -6,11 +6,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from churnwatch_api.store.keys import create_key
 from churnwatch_ingest import IngestSettings
-from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.settings import TopicNames
-from tests.integration.ingest.support import PARTITIONS
+from tests.integration.ingest.support import PARTITIONS, make_key
 from tests.support.infra import Broker, unique
 
 
@@ -39,10 +37,4 @@ async def ingest_settings(
 @pytest.fixture(scope="session")
 async def ingest_key(database_url: str) -> str:
     """A key with ``events:write`` in the session's database (ingest requires one)."""
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            _, key = await create_key(conn, name="ingest-tests", scopes=["events:write"])
-    finally:
-        await engine.dispose()
-    return key
+    return await make_key(database_url, ["events:write"])

@@ -6,29 +6,19 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from churnwatch_api.store.keys import create_key, revoke_key
+from churnwatch_api.store.keys import revoke_key
 from churnwatch_ingest import IngestSettings, create_app
 from churnwatch_runtime.db import make_engine
-from tests.integration.ingest.support import event, serve
+from tests.integration.ingest.support import event, make_key, serve
 from tests.support.infra import unique
 
 pytestmark = pytest.mark.integration
 
 
-async def _key(database_url: str, scopes: list[str]) -> str:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        async with engine.begin() as conn:
-            _, key = await create_key(conn, name=unique("ingest-auth"), scopes=scopes)
-    finally:
-        await engine.dispose()
-    return key
-
-
 async def test_events_need_a_key_with_events_write(ingest_settings: IngestSettings) -> None:
     url = ingest_settings.database_url
-    read_only, admin = await _key(url, ["read"]), await _key(url, ["admin"])
-    writer = await _key(url, ["events:write"])
+    read_only, admin = await make_key(url, ["read"]), await make_key(url, ["admin"])
+    writer = await make_key(url, ["events:write"])
     settings = ingest_settings.model_copy(update={"auth_cache_ttl_s": 0})
     prefix = unique("auth")
     async with serve(create_app(settings)) as client:
