@@ -20,7 +20,7 @@ from fastapi.openapi.utils import get_openapi
 
 from churnwatch_ingest.dedup import DedupStore, purge_forever
 from churnwatch_ingest.metrics import IngestMetrics
-from churnwatch_ingest.raw import run_raw_validator
+from churnwatch_ingest.raw import ensure_ingest_topics, run_raw_validator
 from churnwatch_ingest.routes import EVENTS_PATH, router
 from churnwatch_ingest.schemas import event_components, request_examples, request_schema
 from churnwatch_ingest.service import IngestService
@@ -29,7 +29,7 @@ from churnwatch_runtime import problems
 from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
 from churnwatch_runtime.docs import mount_docs
-from churnwatch_runtime.kafka import ensure_topics, make_producer
+from churnwatch_runtime.kafka import make_producer
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics: IngestMetrics = app.state.metrics
     run_raw: bool = app.state.run_raw
     topics = settings.topics
-    if settings.create_topics:
-        await ensure_topics(
-            settings.kafka_bootstrap,
-            [topics.events, topics.events_raw, topics.events_dlq],
-            partitions=settings.topic_partitions,
-            per_topic=settings.topic_configs(),
-        )
+    await ensure_ingest_topics(settings)
     async with AsyncExitStack() as stack:
         producer = make_producer(
             settings.kafka_bootstrap,

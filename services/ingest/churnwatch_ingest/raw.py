@@ -215,19 +215,27 @@ async def run_raw_validator(
                     await purger
 
 
+async def ensure_ingest_topics(settings: IngestSettings) -> None:
+    """Ingest's three topics with their per-topic configs (7-day retention of the raw and
+    DLQ topics), unless the settings leave topic creation to the operator; the app and the
+    raw validator both start with it."""
+    if settings.create_topics:
+        topics = settings.topics
+        await ensure_topics(
+            settings.kafka_bootstrap,
+            [topics.events, topics.events_raw, topics.events_dlq],
+            partitions=settings.topic_partitions,
+            per_topic=settings.topic_configs(),
+        )
+
+
 @asynccontextmanager
 async def raw_validator(
     settings: IngestSettings, *, metrics: IngestMetrics | None = None
 ) -> AsyncIterator[RawValidator]:
     """Started clients and store around a `RawValidator`; everything is closed on exit."""
     topics = settings.topics
-    if settings.create_topics:
-        await ensure_topics(
-            settings.kafka_bootstrap,
-            [topics.events_raw, topics.events, topics.events_dlq],
-            partitions=settings.topic_partitions,
-            per_topic=settings.topic_configs(),
-        )
+    await ensure_ingest_topics(settings)
     store = None
     if settings.raw_dedup:
         store = await DedupStore.connect(settings.database_url, size=2)
