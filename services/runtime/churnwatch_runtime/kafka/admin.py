@@ -45,6 +45,23 @@ async def ensure_topics(
         await admin.close()
 
 
+async def missing_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
+    """The topics of ``names`` the broker does not have, in the order given.
+
+    A metadata request only: with ``auto.create.topics.enable=false`` (as our broker runs) asking
+    creates nothing. Raises the client's ``KafkaError`` if the broker cannot be reached.
+    """
+    wanted = list(dict.fromkeys(names))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(wanted)
+    finally:
+        await admin.close()
+    present = {t["topic"] for t in described if t["error_code"] == 0 and t["partitions"]}
+    return [n for n in wanted if n not in present]
+
+
 async def topic_partitions(bootstrap: str, name: str) -> int:
     """Number of partitions of ``name`` (0 if it does not exist)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)

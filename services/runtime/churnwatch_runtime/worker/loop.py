@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch_runtime.db.engine import raw_connection
-from churnwatch_runtime.kafka import make_consumer
+from churnwatch_runtime.kafka import make_consumer, missing_topics
 from churnwatch_runtime.worker.batch import Batch, Record
 from churnwatch_runtime.worker.offsets import (
     OffsetTracker,
@@ -38,6 +38,13 @@ from churnwatch_runtime.worker.offsets import (
     store_offsets,
 )
 from churnwatch_runtime.worker.processor import PartitionHooks, Processor
+from churnwatch_runtime.worker.startup import (
+    Stopped,
+    missing_message,
+    next_backoff,
+    pause,
+    until_stopped,
+)
 from churnwatch_runtime.worker.status import WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -85,6 +92,7 @@ class Worker:
         self._running = False
         self._failures = 0
         self._last_error: str | None = None
+        self._missing: tuple[str, ...] = ()  # subscribed topics the broker lacks (not started)
         self._last_poll_at: datetime | None = None
         self._last_batch_at: datetime | None = None
         self._batches = 0
@@ -94,13 +102,11 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop``; the current batch is finished and committed before returning."""
-        consumer = make_consumer(
-            self._bootstrap, group_id=self.group_id, **self.config.consumer_options
-        )
-        consumer.subscribe(self._topics, listener=_Listener(self))
-        self._consumer = consumer
         try:
-            await consumer.start()
+            try:
+                consumer = await self._start(stop)
+            except Stopped:
+                return
             self._running = True
             while not stop.is_set():
                 await self._load_pending()
@@ -120,6 +126,36 @@ class Worker:
         finally:
             self._running = False
             await self._close()
+
+    async def _start(self, stop: asyncio.Event) -> AIOKafkaConsumer:
+        """A started consumer once every topic exists; until then the missing topics are named
+        in the log and ``status()``, and checked again with backoff. ``Stopped`` if ``stop`` is
+        set meanwhile: aiokafka's own start would wait for a missing topic without end."""
+        delay = self.config.retry_backoff
+        while True:
+            try:
+                missing = await until_stopped(missing_topics(self._bootstrap, self._topics), stop)
+                self._missing = tuple(missing)
+                if missing:
+                    error = missing_message(missing)
+                else:
+                    consumer = make_consumer(
+                        self._bootstrap, group_id=self.group_id, **self.config.consumer_options
+                    )
+                    consumer.subscribe(self._topics, listener=_Listener(self))
+                    self._consumer = consumer
+                    await until_stopped(consumer.start(), stop)
+                    return consumer
+            except KafkaError as exc:  # broker unreachable, or a topic deleted meanwhile
+                error = f"consumer not started: {type(exc).__name__}: {exc}"
+                if self._consumer is not None:
+                    await self._consumer.stop()
+                    self._consumer = None
+            if error != self._last_error:  # once per change; status() says it all along
+                log.error("worker waiting to start", extra={"error": error})
+            self._last_error = error
+            await pause(delay, stop)
+            delay = next_backoff(delay)
 
     async def _close(self) -> None:
         consumer = self._consumer
@@ -292,6 +328,7 @@ class Worker:
             lag=lag,
             failures=self._failures,
             last_error=self._last_error,
+            missing_topics=self._missing,
         )
 
 

@@ -23,6 +23,7 @@ class WorkerStatus:
     lag: dict[str, int]  # per partition: highwater - next offset (known once fetched)
     failures: int  # consecutive failed batches
     last_error: str | None
+    missing_topics: tuple[str, ...] = ()  # subscribed but absent on the broker: not started
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
