@@ -44,6 +44,12 @@ class CommonSettings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "CW_DATABASE_URL"),
     )
     topic_partitions: int = Field(6, ge=1, le=1000)
+    horizon_days: int = Field(
+        30,
+        ge=1,
+        description="the churn horizon (CW_HORIZON_DAYS): scores are P(churn within it) and every"
+        " label is learned at snapshot + it; one setting the scoring workers and the learner read",
+    )
     topics: TopicNames = Field(default_factory=TopicNames)
     untrusted_retention_ms: int = Field(
         7 * 24 * 3_600_000,

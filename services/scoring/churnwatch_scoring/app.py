@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from churnwatch.model import SnapshotPolicy
+from churnwatch.model import LabelResolver, SnapshotPolicy
 from churnwatch.storage import PublishPolicy
 from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
@@ -38,6 +38,7 @@ def build_processor(
         bands=bands,
         history_min_move=settings.history_min_move,
         snapshots=SnapshotPolicy(min_gap_days=settings.snapshot_gap_days),
+        resolver=LabelResolver.for_horizon(settings.horizon_days),
         publish=PublishPolicy(
             settings.publish, settings.publish_min_move, settings.publish_min_value_move
         ),

@@ -26,7 +26,6 @@ class ScoringSettings(CommonSettings):
     band_medium: float = Field(0.15, gt=0, lt=1)
     band_high: float = Field(0.35, gt=0, lt=1)
     band_critical: float = Field(0.6, gt=0, lt=1)
-    horizon_days: int = Field(30, ge=1)
     value_basis: Literal["retained", "clv"] = "retained"  # what tiers and value at risk rank
     allowed_lateness_s: float = Field(300.0, ge=0)
     history_min_move: float = Field(0.10, gt=0, le=1)

@@ -45,8 +45,15 @@ from ._metrics import (
     log_loss,
     roc_auc,
 )
+from ._paired import PairedComparison, compare, delong_auc_difference
 from ._prior import DEFAULT_PRIOR_TERMS, PRIOR_VERSION, PriorTerm, RulePrior
-from ._records import ChallengerPromoted, DriftDetected, ModelRecord, SwitchedToLearned
+from ._records import (
+    ChallengerPromoted,
+    DriftDetected,
+    FellBackToPrior,
+    ModelRecord,
+    SwitchedToLearned,
+)
 from ._score import Band, BandThresholds, Score, band_for, logit, sigmoid
 from ._serving import TREATED_FEATURE, Scorer, ServingModel
 from ._state import Contender, ModelState, QualityReport
@@ -66,6 +73,7 @@ __all__ = [
     "Contender",
     "CustomerKind",
     "DriftDetected",
+    "FellBackToPrior",
     "IncompatibleCheckpoint",
     "Label",
     "LabelReason",
@@ -78,6 +86,7 @@ __all__ = [
     "ModelState",
     "OutcomeEvent",
     "OutcomeKind",
+    "PairedComparison",
     "PlattCalibrator",
     "PriorTerm",
     "PromotionRule",
@@ -95,6 +104,8 @@ __all__ = [
     "band_for",
     "brier_score",
     "calibration_table",
+    "compare",
+    "delong_auc_difference",
     "fit_batch_logistic",
     "log_loss",
     "logit",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from ._labels import LabelResolver
 from ._prior import RulePrior
 from ._score import BandThresholds
 
@@ -65,15 +66,31 @@ class LearnerSpec:
 
 @dataclass(frozen=True, slots=True)
 class ColdStartRule:
-    """The prior answers until the learner has learned ``min_labels`` labels, at least
-    ``min_per_class`` of each class."""
+    """The guarded switch between the rule prior and the learned champion.
+
+    The prior answers until the learner has learned ``min_labels`` labels and, on the last
+    ``window`` labels (each scored by both before it was learned), ``min_per_class`` of each
+    class and a paired win (`PairedComparison.candidate_wins`: the 95% interval of the AUC
+    advantage above zero, mean log loss no worse) on ``patience`` consecutive checks, one every
+    ``check_every`` labels. With ``fallback``, the same test the other way round hands scoring
+    back to the prior when the learner falls below it. After any change, the next needs
+    ``window`` new labels (hysteresis: the evidence for it is all from after the change).
+    ``paired=False`` is the old count-only rule (tests of the learners themselves).
+    """
 
     min_labels: int = 1000
     min_per_class: int = 50
+    window: int = 2000
+    check_every: int = 250
+    patience: int = 2
+    fallback: bool = True
+    paired: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_per_class <= self.min_labels / 2:
             raise ValueError("cold start needs 0 <= min_per_class <= min_labels / 2")
+        if self.window < 2 or self.check_every < 1 or self.patience < 1:
+            raise ValueError("cold start needs window >= 2, check_every >= 1, patience >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +116,10 @@ class PromotionRule:
 
     Both are scored on the *same* labels since the last promotion or challenger reset (at most
     ``window`` of them). The challenger is promoted when that duel has at least ``min_labels``
-    labels with ``min_per_class`` of each class, its AUC beats the champion's by at least
-    ``auc_margin``, and its log loss is no worse than the champion's plus ``log_loss_slack``.
+    labels with ``min_per_class`` of each class and, on ``patience`` consecutive checks, the
+    paired test says it is better (`PairedComparison.candidate_wins`: the 95% interval of its
+    AUC advantage above zero, the advantage at least ``auc_margin``, its mean log loss no worse
+    than the champion's plus ``log_loss_slack``).
     """
 
     window: int = 5000
@@ -109,8 +128,11 @@ class PromotionRule:
     check_every: int = 500
     auc_margin: float = 0.01
     log_loss_slack: float = 0.0
+    patience: int = 2
 
     def __post_init__(self) -> None:
+        if self.patience < 1:
+            raise ValueError("promotion needs patience >= 1")
         if not 2 * self.min_per_class <= self.min_labels <= self.window:
             raise ValueError("promotion needs 2 * min_per_class <= min_labels <= window")
         if self.check_every < 1 or self.auc_margin < 0 or self.log_loss_slack < 0:
@@ -174,9 +196,22 @@ class ModelConfig:
     reset_challenger_on_drift: bool = True
     treatment: TreatmentPolicy = TreatmentPolicy.EXCLUDE
 
+    def resolver(self, *, lapse_days: int = 90, lookback_days: int | None = None) -> LabelResolver:
+        """The `LabelResolver` of this config's horizon: the one horizon setting every part
+        reads (the scoring worker's ``label_due_at``, the learner's labels, the prior).
+
+        >>> ModelConfig(horizon_days=14).resolver().horizon.days
+        14
+        """
+        return LabelResolver.for_horizon(
+            self.horizon_days, lapse_days=lapse_days, lookback_days=lookback_days
+        )
+
     def __post_init__(self) -> None:
         if self.horizon_days < 1 or self.metrics_window < 2 or self.calibration_bins < 1:
             raise ValueError("need horizon_days >= 1, metrics_window >= 2, calibration_bins >= 1")
+        if self.prior.horizon_days != self.horizon_days:  # one horizon: the prior follows it
+            object.__setattr__(self, "prior", self.prior.for_horizon(self.horizon_days))
         if not 0 < self.drift_delta < 1 or self.drift_block < 1:
             raise ValueError("need drift_delta in (0, 1) and drift_block >= 1")
         if self.challenger is not None and self.challenger.name == self.champion.name:

@@ -8,19 +8,25 @@ same state), indexes it by `LabelResolver.due_at`, and calls `LabelResolver.reso
 event-time watermark passes. A watermark ``w`` promises that every event with time ``<= w`` has
 been seen. For a snapshot taken at ``t``:
 
-- **subscription**: label 1 (``cancelled``) when the first cancellation after ``t`` is at
-  ``c <= t + H``, known once ``w >= c``; else label 0 (``stayed``) once ``w >= t + H``.
+- **subscription**: label 1 (``cancelled``) when the subscription is cancelled, or ends without
+  renewal (``subscription_expired``, at its effective end), at ``c`` with ``t < c <= t + H``;
+  else label 0 (``stayed``).
 - **retail**: with ``a`` the last activity at or before ``t`` and ``W`` the lapse window, the
   customer lapses at ``L = a + W`` unless active in ``(t, L]``. Label 1 (``lapsed``) when
-  ``L <= t + H`` and no activity in ``(t, L]``, known once ``w >= L``; else 0 once ``w >= t + H``.
-  With ``W >= H`` (required) a later activity can only push the lapse past the horizon.
-- never before: `resolve` returns ``None`` for every ``w < due_at``.
+  ``L <= t + H`` and no activity in ``(t, L]``; else 0. With ``W >= H`` (required) a later
+  activity can only push the lapse past the horizon.
+- **both outcomes are known at ``t + H``, never earlier**: `resolve` returns ``None`` for every
+  ``w < t + H`` and `due_at` is ``t + H`` whatever was observed. Learning a churn as soon as it
+  happens but a "stayed" only at ``t + H`` makes the training stream's class mix depend on time
+  (recent snapshots arrive as churners only), which flipped tenure-like weights and inflated the
+  prequential AUC (issue 13); the label keeps the churn's own time in ``churned_at``.
 
 Only snapshots of live customers are labelled (`LabelResolver.eligible`): an active subscriber,
 a retail customer not yet lapsed. **Treatment**: a label is ``treated`` when the customer got a
-retention action in ``[t - lookback, known_at]`` (lookback defaults to the horizon: a save call
-the day before the snapshot shapes the next 30 days as much as one the day after). The model's
-`TreatmentPolicy` decides what to do with treated labels; the label only marks them.
+retention action in ``[t - lookback, outcome]`` (the churn's time, or ``t + H``; lookback
+defaults to the horizon: a save call the day before the snapshot shapes the next 30 days as
+much as one the day after). The model's `TreatmentPolicy` decides what to do with treated
+labels; the label only marks them.
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ class OutcomeKind(StrEnum):
 
     ACTIVITY = "activity"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    """the subscription ended without renewal (``at``: its effective end)"""
     RETENTION_ACTION = "retention_action"
 
 
@@ -102,7 +110,8 @@ class SnapshotOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """A snapshot's resolved outcome. ``known_at`` is the event time it became certain."""
+    """A snapshot's resolved outcome, learned at ``known_at`` (always ``taken_at + H``);
+    ``churned_at`` is when the cancellation, expiry or lapse happened (None if stayed)."""
 
     customer_id: str
     taken_at: datetime
@@ -110,6 +119,7 @@ class Label:
     reason: LabelReason
     known_at: datetime
     treated: bool
+    churned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,16 +170,29 @@ class LabelResolver:
     >>> snap = Snapshot("C-1", t, CustomerKind.SUBSCRIPTION, {"nps": 3.0})
     >>> resolver = LabelResolver()
     >>> events = [OutcomeEvent(OutcomeKind.CANCELLED, t + timedelta(days=12))]
-    >>> resolver.resolve(snap, events, watermark=t + timedelta(days=11)) is None
+    >>> resolver.resolve(snap, events, watermark=t + timedelta(days=29)) is None
     True
-    >>> label = resolver.resolve(snap, events, watermark=t + timedelta(days=12))
-    >>> label.churned, label.reason, label.treated
-    (True, <LabelReason.CANCELLED: 'cancelled'>, False)
+    >>> label = resolver.resolve(snap, events, watermark=t + timedelta(days=30))
+    >>> label.churned, label.reason, label.treated, (label.churned_at - t).days
+    (True, <LabelReason.CANCELLED: 'cancelled'>, False, 12)
     """
 
     horizon: timedelta = timedelta(days=30)
     lapse_window: timedelta = timedelta(days=90)
     treatment_lookback: timedelta = timedelta(days=30)
+
+    @classmethod
+    def for_horizon(
+        cls, horizon_days: int, *, lapse_days: int = 90, lookback_days: int | None = None
+    ) -> LabelResolver:
+        """The resolver of a horizon in days (the one setting every part reads, docs/model.md);
+        the treatment look-back defaults to the horizon.
+
+        >>> LabelResolver.for_horizon(14).treatment_lookback.days
+        14
+        """
+        lookback = horizon_days if lookback_days is None else lookback_days
+        return cls(timedelta(days=horizon_days), timedelta(days=lapse_days), timedelta(lookback))
 
     def __post_init__(self) -> None:
         if self.horizon <= timedelta(0) or self.treatment_lookback < timedelta(0):
@@ -212,18 +235,21 @@ class LabelResolver:
         elif at > t:
             if event.kind is OutcomeKind.ACTIVITY:
                 return replace(outcome, first_activity=_earliest(outcome.first_activity, at))
+            # a cancellation or an expiry: the subscription's end, whichever comes first
             return replace(outcome, first_cancel=_earliest(outcome.first_cancel, at))
         return outcome
 
     def due_at(self, snapshot: Snapshot, outcome: SnapshotOutcome) -> datetime:
-        """The earliest watermark at which the label can be known, given what is known now.
+        """The watermark at which the label is learned: ``taken_at + horizon`` for both outcomes
+        (module docstring), so no observed event moves it and no re-indexing is needed.
 
-        Index pending snapshots by it and `resolve` those with ``due_at <= watermark``. An
-        observed event can move it: a cancellation earlier, a retail customer's return before
-        the lapse point later (to the horizon's end), so re-index after `observe`; a `resolve`
-        that returns ``None`` at a due watermark means exactly that.
+        >>> t = datetime(2024, 3, 1, tzinfo=UTC)
+        >>> snap = Snapshot("C-1", t, CustomerKind.SUBSCRIPTION, {})
+        >>> (LabelResolver().due_at(snap, SnapshotOutcome(first_cancel=t + timedelta(1))) - t).days
+        30
         """
-        return self._decide(snapshot, outcome)[0]
+        self._decide(snapshot, outcome)  # validates eligibility
+        return _aware(snapshot.taken_at) + self.horizon
 
     def resolve(
         self,
@@ -242,7 +268,8 @@ class LabelResolver:
             for event in outcome:
                 state = self.observe(snapshot, state, event)
             outcome = state
-        known_at, reason = self._decide(snapshot, outcome)
+        churned_at, reason = self._decide(snapshot, outcome)
+        known_at = _aware(snapshot.taken_at) + self.horizon
         if _aware(watermark) < known_at:
             return None
         action = outcome.first_action
@@ -252,7 +279,9 @@ class LabelResolver:
             churned=reason is not LabelReason.STAYED,
             reason=reason,
             known_at=known_at,
-            treated=action is not None and action <= known_at,
+            # an action after the churn did not shape it: the window ends at the outcome
+            treated=action is not None and action <= churned_at,
+            churned_at=None if reason is LabelReason.STAYED else churned_at,
         )
 
     def _decide(self, snapshot: Snapshot, outcome: SnapshotOutcome) -> tuple[datetime, LabelReason]:

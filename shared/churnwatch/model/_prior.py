@@ -12,6 +12,7 @@ feature                          ref.   scale  wt.    clip (std.)  reading
 ===============================  =====  =====  =====  ===========  ================================
 ``activity_recency_days``        7      14     +0.5   [-0.5, 6]    silent 5 weeks: +1.0
 ``sessions_trend``               1      0.5    -0.6   [-2, 2]      sessions down 70%: +0.84
+``feature_use_trend``            1      0.5    -0.4   [-2, 2]      activity down 70%: +0.56
 ``complaints_unresolved``        0      1      +0.5   [0, 4]       3 open complaints: +1.5
 ``failed_payments_consecutive``  0      1      +0.7   [0, 3]       2 failed payments in a row: +1.4
 ``nps_score`` (if ``has_nps``)   7      2      -0.35  [-3.5, 1.5]  NPS 1 (detractor): +1.05
@@ -23,9 +24,11 @@ The names and units are those of the profile's ``FEATURE_NAMES`` (docs/profile.m
 ``sessions_trend`` is the short-term over the long-term session rate (1: steady, 0.3: down 70%),
 ``price_increase_pct`` is in percent, and ``nps_score`` only counts when ``has_nps`` is 1 (the
 profile fills a missing score with 0). The intercept −2.9 gives the reference customer a 5% risk
-over 30 days. A feature that is absent or NaN contributes nothing (the reference value is
-assumed), so the prior works with any subset of features; `RulePrior.missing` lists the prior's
-features a feature set lacks, for a start-up check in the service.
+over 30 days; `RulePrior.for_horizon` moves it for another horizon (constant hazard:
+``1 − (1 − 0.052)^(H/30)``), which `ModelConfig` does for its ``horizon_days``. A feature
+that is absent or NaN contributes nothing (the reference value is assumed), so the prior works
+with any subset of features; `RulePrior.missing` lists the prior's features a feature set
+lacks, for a start-up check in the service.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class PriorTerm:
 DEFAULT_PRIOR_TERMS: tuple[PriorTerm, ...] = (
     PriorTerm("activity_recency_days", weight=0.5, reference=7, scale=14, low=-0.5, high=6),
     PriorTerm("sessions_trend", weight=-0.6, reference=1, scale=0.5, low=-2, high=2),
+    PriorTerm("feature_use_trend", weight=-0.4, reference=1, scale=0.5, low=-2, high=2),
     PriorTerm("complaints_unresolved", weight=0.5, reference=0, scale=1, low=0, high=4),
     PriorTerm("failed_payments_consecutive", weight=0.7, reference=0, scale=1, low=0, high=3),
     PriorTerm("nps_score", weight=-0.35, reference=7, scale=2, low=-3.5, high=1.5, given="has_nps"),
@@ -101,6 +105,24 @@ class RulePrior:
     terms: tuple[PriorTerm, ...] = DEFAULT_PRIOR_TERMS
     intercept: float = -2.9
     version: str = PRIOR_VERSION
+    horizon_days: int = 30
+
+    def for_horizon(self, days: int) -> RulePrior:
+        """The same prior for a ``days`` horizon: the reference customer's risk under a constant
+        hazard, the terms unchanged (an approximation: they are odds ratios).
+
+        >>> p = RulePrior().for_horizon(60)
+        >>> round(p.intercept, 3), p.horizon_days, RulePrior().for_horizon(30) == RulePrior()
+        (-2.18, 60, True)
+        """
+        if days == self.horizon_days:
+            return self
+        if days < 1:
+            raise ValueError(f"horizon must be >= 1 day, got {days}")
+        stay = 1.0 / (1.0 + math.exp(self.intercept))  # 1 - risk over horizon_days
+        risk = 1.0 - stay ** (days / self.horizon_days)
+        intercept = math.log(risk / (1.0 - risk))
+        return RulePrior(self.terms, intercept, self.version, days)
 
     def explain(self, features: Mapping[str, float]) -> tuple[float, dict[str, float]]:
         """The log-odds of churn and each present feature's contribution to it."""
@@ -120,7 +142,7 @@ class RulePrior:
         """The prior's features that ``feature_names`` lacks (each then contributes nothing).
 
         >>> RulePrior().missing(["activity_recency_days", "nps_score", "has_nps"])[:2]
-        ['sessions_trend', 'complaints_unresolved']
+        ['sessions_trend', 'feature_use_trend']
         """
         names = set(feature_names)
         needed = [n for t in self.terms for n in (t.feature, t.given) if n is not None]

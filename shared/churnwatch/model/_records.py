@@ -9,12 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["ChallengerPromoted", "DriftDetected", "ModelRecord", "SwitchedToLearned"]
+__all__ = [
+    "ChallengerPromoted",
+    "DriftDetected",
+    "FellBackToPrior",
+    "ModelRecord",
+    "SwitchedToLearned",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class SwitchedToLearned:
-    """The learned champion replaced the cold-start prior for scoring."""
+    """The learned champion replaced the prior for scoring: it beat the prior on the same
+    recent labels by the paired test (``auc_low``/``auc_high``: the 95% interval of its AUC
+    advantage over ``window`` labels; ``log_loss_diff``: learned minus prior, mean)."""
 
     at: datetime
     labels: int
@@ -22,6 +30,29 @@ class SwitchedToLearned:
     negatives: int
     prior_auc: float | None
     learned_auc: float | None
+    version: str
+    window: int = 0
+    auc_low: float | None = None
+    auc_high: float | None = None
+    log_loss_diff: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FellBackToPrior:
+    """The learned champion lost to the rule prior on the same recent labels (paired test,
+    ``auc_low``/``auc_high``: the prior's AUC advantage; ``log_loss_diff``: learned minus prior)
+    and handed scoring back to it. ``demoted`` is the learned version that lost, ``version`` the
+    one now serving (the prior's)."""
+
+    at: datetime
+    labels: int
+    window: int
+    prior_auc: float
+    learned_auc: float
+    auc_low: float
+    auc_high: float
+    log_loss_diff: float
+    demoted: str
     version: str
 
 
@@ -39,6 +70,8 @@ class ChallengerPromoted:
     champion_log_loss: float
     challenger_log_loss: float
     version: str
+    auc_low: float | None = None
+    auc_high: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +87,4 @@ class DriftDetected:
     challenger_reset: bool
 
 
-ModelRecord = SwitchedToLearned | ChallengerPromoted | DriftDetected
+ModelRecord = SwitchedToLearned | ChallengerPromoted | DriftDetected | FellBackToPrior

@@ -13,8 +13,11 @@ labels topic gives them), keeps `to_bytes` checkpoints for its own restarts and 
    ADWIN; a detection is recorded, and when the loss rose the challenger restarts from scratch
    (if configured);
 4. **duel**: both calibrated probabilities join the promotion window; every ``check_every``
-   labels the `PromotionRule` is checked, and on success champion and challenger swap;
-5. **cold start**: once the `ColdStartRule` holds, the champion replaces the prior, recorded.
+   labels the `PromotionRule` (a paired test, `compare`) is checked, and after ``patience``
+   consecutive wins champion and challenger swap;
+5. **guarded switch**: the prior's and the champion's probabilities join a window of recent
+   labels; the champion replaces the prior only once it beats it there by the paired test
+   (`ColdStartRule`), and hands back to the prior when the prior beats it the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import sys
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,8 +39,15 @@ from ._calibration import PlattCalibrator
 from ._config import LearnerSpec, ModelConfig, TreatmentPolicy
 from ._labels import Label, Snapshot
 from ._learner import LinearLearner
-from ._metrics import MetricsSummary, WindowedMetrics, log_loss, roc_auc
-from ._records import ChallengerPromoted, DriftDetected, ModelRecord, SwitchedToLearned
+from ._metrics import MetricsSummary, WindowedMetrics
+from ._paired import PairedComparison, compare
+from ._records import (
+    ChallengerPromoted,
+    DriftDetected,
+    FellBackToPrior,
+    ModelRecord,
+    SwitchedToLearned,
+)
 from ._score import Score, sigmoid
 from ._serving import TREATED_FEATURE, ServingModel, load_checkpoint, score_features
 
@@ -87,6 +98,9 @@ class QualityReport:
     duel_labels: int
     drifts: int
     promotions: int
+    fallbacks: int = 0
+    switch_check: PairedComparison | None = None
+    """the latest paired comparison of the champion (candidate) with the prior (incumbent)"""
 
 
 class ModelState:
@@ -96,7 +110,8 @@ class ModelState:
     --------
     >>> from datetime import UTC, datetime
     >>> from churnwatch.model import ColdStartRule, ModelConfig
-    >>> state = ModelState(ModelConfig(cold_start=ColdStartRule(min_labels=40, min_per_class=10)))
+    >>> rule = ColdStartRule(min_labels=40, min_per_class=10, paired=False)
+    >>> state = ModelState(ModelConfig(cold_start=rule))
     >>> state.predict({"failed_payments_consecutive": 2.0}).model_version
     'prior-v1'
     >>> at = datetime(2024, 5, 1, tzinfo=UTC)
@@ -109,6 +124,15 @@ class ModelState:
     ...     {"failed_payments": 3.0})
     True
     """
+
+    # the guarded switch (set by _guard_defaults, also for older checkpoints)
+    _recent: deque[tuple[bool, float, float]]  # (label, prior, champion) before learning
+    _switch_wins: int
+    _since_switch_check: int
+    _since_change: int
+    _promotion_wins: int
+    fallbacks: int
+    switch_check: PairedComparison | None
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         self.config = config or ModelConfig()
@@ -129,6 +153,13 @@ class ModelState:
         self._recent_blocks: deque[float] = deque(maxlen=_RECENT_BLOCKS)
         self._duel: deque[tuple[bool, float, float]] = deque(maxlen=cfg.promotion.window)
         self._since_check = 0
+        self.__dict__.update(_guard_defaults(cfg))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Checkpoints written before the guarded switch lack its fields: default them."""
+        self.__dict__.update({sys.intern(k): v for k, v in state.items()})  # as pickle does
+        for name, value in _guard_defaults(state["config"]).items():
+            self.__dict__.setdefault(name, value)
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -185,8 +216,10 @@ class ModelState:
             if self.challenger is not None:
                 self.challenger.learner.learn(treated_x, y)
         else:
-            self.prior_metrics.add(cfg.prior.probability(features), y)
+            p_prior = cfg.prior.probability(features)
+            self.prior_metrics.add(p_prior, y)
             p_champion = self.champion.score_then_learn(x, y)
+            self._recent.append((y, p_prior, p_champion))
             p_challenger = None
             if self.challenger is not None:
                 p_challenger = self.challenger.score_then_learn(x, y)
@@ -249,19 +282,23 @@ class ModelState:
         positives = int(y.sum())
         if min(positives, y.size - positives) < rule.min_per_class:
             return []
-        auc_a, auc_b = roc_auc(y, duel[:, 1]), roc_auc(y, duel[:, 2])
-        loss_a, loss_b = log_loss(y, duel[:, 1]), log_loss(y, duel[:, 2])
-        assert auc_a is not None
-        assert auc_b is not None
         assert self.challenger is not None
-        if auc_b < auc_a + rule.auc_margin or loss_b > loss_a + rule.log_loss_slack:
+        test = compare(y, duel[:, 1], duel[:, 2])
+        if not test.candidate_wins(rule.auc_margin, rule.log_loss_slack):
+            self._promotion_wins = 0
             return []
+        self._promotion_wins += 1
+        if self._promotion_wins < rule.patience:
+            return []
+        self._promotion_wins = 0
         old = self.champion
         self.champion, self.challenger = self.challenger, old
         if self.learned_active:  # in cold start the switch starts generation 1
             self.generation += 1
         self.promotions += 1
         self._duel.clear()
+        self._recent.clear()  # the prior-vs-champion evidence was about the old champion
+        self._since_change = 0
         self._adwin = _adwin(self.config.drift_delta)
         self._block_loss, self._block_size = 0.0, 0
         return [
@@ -271,29 +308,83 @@ class ModelState:
                 old.spec.name,
                 int(y.size),
                 positives,
-                auc_a,
-                auc_b,
-                loss_a,
-                loss_b,
+                test.incumbent_auc,
+                test.candidate_auc,
+                _mean_loss(y, duel[:, 1]),
+                _mean_loss(y, duel[:, 2]),
                 self.version,
+                test.auc_low,
+                test.auc_high,
             )
         ]
 
     def _maybe_switch(self, at: datetime) -> list[ModelRecord]:
         rule = self.config.cold_start
+        self._since_change += 1
         negatives = self.labels - self.positives
-        if self.learned_active or self.labels < rule.min_labels:
+        if self.labels < rule.min_labels or min(self.positives, negatives) < rule.min_per_class:
             return []
-        if min(self.positives, negatives) < rule.min_per_class:
+        if not rule.paired:  # the count-only rule
+            return [] if self.learned_active else [self._switch(at, None)]
+        self._since_switch_check += 1
+        if self._since_switch_check < rule.check_every or self._since_change < rule.window:
             return []
-        self.switched_at = at
-        self.generation = 1
-        prior, learned = self.prior_metrics.summary(1), self.champion.metrics.summary(1)
+        self._since_switch_check = 0
+        recent = np.array(self._recent, dtype=np.float64)
+        y = recent[:, 0].astype(bool)
+        if min(int(y.sum()), int((~y).sum())) < max(rule.min_per_class, 2):
+            return []
+        if self.learned_active:  # is the prior now better than the learner?
+            test = compare(y, recent[:, 2], recent[:, 1])
+        else:
+            test = compare(y, recent[:, 1], recent[:, 2])
+        self.switch_check = test if not self.learned_active else _flip(test)
+        if not test.candidate_wins():
+            self._switch_wins = 0
+            return []
+        self._switch_wins += 1
+        if self._switch_wins < rule.patience:
+            return []
+        if self.learned_active and not rule.fallback:
+            return []
+        self._switch_wins, self._since_change = 0, 0
+        if not self.learned_active:
+            return [self._switch(at, test)]
+        demoted = self.version
+        self.switched_at = None
+        self.fallbacks += 1
         return [
-            SwitchedToLearned(
-                at, self.labels, self.positives, negatives, prior.auc, learned.auc, self.version
+            FellBackToPrior(
+                at,
+                self.labels,
+                test.labels,
+                test.candidate_auc,
+                test.incumbent_auc,
+                test.auc_low,
+                test.auc_high,
+                -test.log_loss_diff,
+                demoted,
+                self.version,
             )
         ]
+
+    def _switch(self, at: datetime, test: PairedComparison | None) -> SwitchedToLearned:
+        self.switched_at = at
+        self.generation += 1
+        prior, learned = self.prior_metrics.summary(1), self.champion.metrics.summary(1)
+        return SwitchedToLearned(
+            at,
+            self.labels,
+            self.positives,
+            self.labels - self.positives,
+            prior.auc if test is None else test.incumbent_auc,
+            learned.auc if test is None else test.candidate_auc,
+            self.version,
+            0 if test is None else test.labels,
+            None if test is None else test.auc_low,
+            None if test is None else test.auc_high,
+            None if test is None else test.log_loss_diff,
+        )
 
     # -- reporting and checkpoints -------------------------------------------------------
 
@@ -315,6 +406,8 @@ class ModelState:
             duel_labels=len(self._duel),
             drifts=self.drifts,
             promotions=self.promotions,
+            fallbacks=self.fallbacks,
+            switch_check=self.switch_check,
         )
 
     def to_bytes(self) -> bytes:
@@ -328,6 +421,40 @@ class ModelState:
     def from_bytes(cls, data: bytes) -> ModelState:
         """Load a checkpoint written by `to_bytes`; `IncompatibleCheckpoint` otherwise."""
         return load_checkpoint(data, _CHECKPOINT_FORMAT, cls)
+
+
+def _guard_defaults(config: ModelConfig) -> dict[str, Any]:
+    """The guarded switch's fields of a fresh state (also for older checkpoints)."""
+    return {
+        "_recent": deque(maxlen=config.cold_start.window),
+        "_switch_wins": 0,
+        "_since_switch_check": 0,
+        "_since_change": 0,
+        "_promotion_wins": 0,
+        "fallbacks": 0,
+        "switch_check": None,
+    }
+
+
+def _flip(test: PairedComparison) -> PairedComparison:
+    """A comparison seen from the other side (candidate and incumbent swapped)."""
+    return PairedComparison(
+        test.labels,
+        test.positives,
+        test.candidate_auc,
+        test.incumbent_auc,
+        -test.auc_diff,
+        -test.auc_high,
+        -test.auc_low,
+        -test.log_loss_diff,
+        -test.log_loss_high,
+        -test.log_loss_low,
+    )
+
+
+def _mean_loss(y: np.ndarray[Any, Any], p: np.ndarray[Any, Any]) -> float:
+    q = np.clip(np.where(y, p, 1.0 - p), _LOSS_CLIP, 1.0)
+    return float(-np.log(q).mean())
 
 
 def _adwin(delta: float) -> Any:

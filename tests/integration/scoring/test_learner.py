@@ -51,6 +51,7 @@ def settings(db: AsyncEngine, **overrides: Any) -> LearnerSettings:
         "batch_size": 1000,
         "cold_start_min_labels": 40,
         "cold_start_min_per_class": 10,
+        "cold_start_paired": False,  # the wiring of records, not the paired test (unit tests)
         "poll_s": 0.05,
         "standby_poll_s": 0.05,
         "log_json": False,

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from churnwatch.model import ModelConfig, ModelRecord, ModelState
+from churnwatch.model import ColdStartRule, ModelConfig, ModelRecord, ModelState
 
 from .synthetic import TRUE_WEIGHTS, Stream, stream
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
+COUNT_ONLY_RULE = ColdStartRule(paired=False)
+COUNT_ONLY = ModelConfig(cold_start=COUNT_ONLY_RULE)
 # after the drift, recency and complaints stop mattering, the trend's sign flips, noise matters
 DRIFTED_WEIGHTS = np.array([0.0, 1.0, -0.2, 0.8, 0.2, -0.001, 0.8])
 assert DRIFTED_WEIGHTS.shape == TRUE_WEIGHTS.shape
@@ -20,8 +22,12 @@ assert DRIFTED_WEIGHTS.shape == TRUE_WEIGHTS.shape
 def replay(
     data: Stream, config: ModelConfig | None = None
 ) -> tuple[ModelState, list[tuple[int, ModelRecord]]]:
-    """Learn the stream in order, one label a minute; the records with their label index."""
-    state = ModelState(config)
+    """Learn the stream in order, one label a minute; the records with their label index.
+
+    Without a config, the count-only switch (`ColdStartRule(paired=False)`): these tests are
+    about the learners; the guarded switch has its own (test_switch.py).
+    """
+    state = ModelState(config or COUNT_ONLY)
     records: list[tuple[int, ModelRecord]] = []
     for i, (x, y) in enumerate(zip(data.rows, data.labels, strict=True)):
         at = START + timedelta(minutes=i)

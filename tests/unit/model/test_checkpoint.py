@@ -14,7 +14,7 @@ from churnwatch.model import (
     TreatmentPolicy,
 )
 
-from .conftest import START, replay
+from .conftest import COUNT_ONLY_RULE, START, replay
 from .synthetic import stream
 
 
@@ -44,7 +44,9 @@ def test_cold_start_state_round_trips_too() -> None:
 
 @pytest.mark.parametrize("treatment", list(TreatmentPolicy))
 def test_serving_copy_scores_like_the_state_and_is_small(treatment: TreatmentPolicy) -> None:
-    state, _ = replay(stream(2500, seed=52), ModelConfig(treatment=treatment))
+    state, _ = replay(
+        stream(2500, seed=52), ModelConfig(cold_start=COUNT_ONLY_RULE, treatment=treatment)
+    )
     assert state.learned_active
     data = stream(500, seed=53)
     serving = ServingModel.from_bytes(state.serving().to_bytes())

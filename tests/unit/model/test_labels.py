@@ -50,16 +50,31 @@ def test_subscriber_who_stays_is_labelled_zero_exactly_at_the_horizon() -> None:
     assert (label.churned, label.reason, label.known_at) == (False, LabelReason.STAYED, T + H)
 
 
-def test_cancellation_within_the_horizon_is_a_one_once_the_watermark_reaches_it() -> None:
+def test_cancellation_within_the_horizon_is_a_one_learned_only_at_the_horizon() -> None:
+    """Both outcomes are learned at t + H (issue 13): never early for churn."""
     events = [ev(CANCEL, 9.5)]
-    assert RESOLVER.resolve(sub(), events, T + 9 * DAY) is None
-    label = RESOLVER.resolve(sub(), events, T + 9.5 * DAY)
+    assert RESOLVER.resolve(sub(), events, T + 9.5 * DAY) is None
+    assert RESOLVER.resolve(sub(), events, T + H - timedelta(microseconds=1)) is None
+    label = RESOLVER.resolve(sub(), events, T + H)
     assert label is not None
-    assert (label.churned, label.reason, label.known_at) == (
+    assert (label.churned, label.reason, label.known_at, label.churned_at) == (
         True,
         LabelReason.CANCELLED,
+        T + H,
         T + 9.5 * DAY,
     )
+
+
+def test_an_expiry_ends_the_subscription_like_a_cancellation() -> None:
+    label = RESOLVER.resolve(sub(), [ev(OutcomeKind.EXPIRED, 20), ev(CANCEL, 25)], T + H)
+    assert label is not None
+    assert (label.churned, label.churned_at) == (True, T + 20 * DAY)
+
+
+def test_for_horizon_is_the_one_horizon_setting() -> None:
+    resolver = LabelResolver.for_horizon(14)
+    assert (resolver.horizon, resolver.treatment_lookback) == (14 * DAY, 14 * DAY)
+    assert resolver.due_at(sub(), SnapshotOutcome()) == T + 14 * DAY
 
 
 @pytest.mark.parametrize("cancel_day", [-2.0, 0.0, 30.5, 45.0])
@@ -74,11 +89,17 @@ def test_cancellation_outside_the_snapshots_horizon_is_not_its_churn(cancel_day:
 def test_retail_customer_lapses_when_silent_through_the_lapse_window() -> None:
     snap = retail(silent_days=70)  # lapses 20 days after the snapshot
     lapse = T + W - 70 * DAY
-    assert RESOLVER.due_at(snap, SnapshotOutcome()) == lapse
-    assert RESOLVER.resolve(snap, [], lapse - timedelta(seconds=1)) is None
-    label = RESOLVER.resolve(snap, [], lapse)
+    assert RESOLVER.due_at(snap, SnapshotOutcome()) == T + H
+    assert RESOLVER.resolve(snap, [], lapse) is None
+    assert RESOLVER.resolve(snap, [], T + H - timedelta(seconds=1)) is None
+    label = RESOLVER.resolve(snap, [], T + H)
     assert label is not None
-    assert (label.churned, label.reason, label.known_at) == (True, LabelReason.LAPSED, lapse)
+    assert (label.churned, label.reason, label.known_at, label.churned_at) == (
+        True,
+        LabelReason.LAPSED,
+        T + H,
+        lapse,
+    )
 
 
 def test_retail_customer_who_comes_back_before_the_lapse_stays() -> None:
@@ -112,7 +133,7 @@ def test_snapshots_of_gone_customers_are_not_eligible() -> None:
 def test_retention_action_marks_the_label_treated_only_inside_its_window(
     action_day: float, treated: bool
 ) -> None:
-    """The window is [taken_at - lookback, known_at]; here the customer cancels on day 10."""
+    """The window is [taken_at - lookback, the outcome]; here the customer cancels on day 10."""
     label = RESOLVER.resolve(sub(), [ev(ACTION, action_day), ev(CANCEL, 10)], T + 40 * DAY)
     assert label is not None
     assert label.churned
@@ -153,19 +174,20 @@ def test_no_label_before_it_is_certain(snap: Snapshot, events, watermark_day: fl
     assert (label is None) == (watermark < due)
     if label is None:
         return
-    assert T < label.known_at <= watermark
-    assert label.known_at <= T + H
-    outcome_times = [e.at for e in events if e.kind is CANCEL and T < e.at <= T + H]
+    assert label.known_at == T + H == due <= watermark
+    ends = (CANCEL, OutcomeKind.EXPIRED)
+    outcome_times = [e.at for e in events if e.kind in ends and T < e.at <= T + H]
     if not label.churned:
-        assert label.known_at == T + H
+        assert label.churned_at is None
     elif snap.kind is CustomerKind.SUBSCRIPTION:
-        assert label.known_at == min(outcome_times)
+        assert label.churned_at == min(outcome_times)
     else:
         assert snap.last_activity_at is not None
-        assert label.known_at == snap.last_activity_at + W
-        assert not [e for e in events if e.kind is ACTIVITY and T < e.at <= label.known_at]
+        assert label.churned_at == snap.last_activity_at + W
+        assert not [e for e in events if e.kind is ACTIVITY and T < e.at <= label.churned_at]
     actions = [e.at for e in events if e.kind is ACTION]
-    assert label.treated == any(T - LOOKBACK <= a <= label.known_at for a in actions)
+    decided = label.churned_at or label.known_at
+    assert label.treated == any(T - LOOKBACK <= a <= decided for a in actions)
 
 
 @given(snapshots(), EVENTS, st.randoms(use_true_random=False))

@@ -83,7 +83,7 @@ def test_learned_contributions_add_up_and_explain_the_riskiest_feature(stationar
 
 
 def test_cold_start_switch_happens_exactly_when_the_rule_holds() -> None:
-    rule = ColdStartRule(min_labels=300, min_per_class=60)
+    rule = ColdStartRule(min_labels=300, min_per_class=60, paired=False)
     data = stream(1500, seed=21)
     state, records = replay(data, ModelConfig(cold_start=rule, challenger=None))
     switches = [(i, r) for i, r in records if isinstance(r, SwitchedToLearned)]

@@ -25,6 +25,7 @@ PRIOR = RulePrior()
 CALM = {
     "activity_recency_days": 1.0,
     "sessions_trend": 1.2,
+    "feature_use_trend": 1.1,
     "complaints_unresolved": 0.0,
     "failed_payments_consecutive": 0.0,
     "has_nps": 1.0,
@@ -36,6 +37,7 @@ CALM = {
 RISKIER = {
     "activity_recency_days": 45.0,
     "sessions_trend": 0.3,
+    "feature_use_trend": 0.4,
     "complaints_unresolved": 3.0,
     "failed_payments_consecutive": 2.0,
     "nps_score": 2.0,

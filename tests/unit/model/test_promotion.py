@@ -10,7 +10,7 @@ from churnwatch.model import (
     roc_auc,
 )
 
-from .conftest import replay
+from .conftest import COUNT_ONLY_RULE, replay
 from .synthetic import stream
 
 # a learner that barely moves: a truly worse model on any stream
@@ -25,7 +25,9 @@ def promotions(records) -> list[tuple[int, ChallengerPromoted]]:
 
 def test_better_challenger_is_promoted_and_the_promotion_recorded() -> None:
     data = stream(6000, seed=31)
-    config = ModelConfig(champion=CRIPPLED, challenger=GOOD, promotion=RULE)
+    config = ModelConfig(
+        cold_start=COUNT_ONLY_RULE, champion=CRIPPLED, challenger=GOOD, promotion=RULE
+    )
     state, records = replay(data, config)
     promoted = promotions(records)
     assert len(promoted) == 1
@@ -44,7 +46,9 @@ def test_better_challenger_is_promoted_and_the_promotion_recorded() -> None:
 
 def test_worse_challenger_is_never_promoted() -> None:
     data = stream(6000, seed=32)
-    config = ModelConfig(champion=GOOD, challenger=CRIPPLED, promotion=RULE)
+    config = ModelConfig(
+        cold_start=COUNT_ONLY_RULE, champion=GOOD, challenger=CRIPPLED, promotion=RULE
+    )
     state, records = replay(data, config)
     assert promotions(records) == []
     assert state.champion.spec == GOOD
@@ -70,7 +74,9 @@ def test_equally_good_challenger_is_not_promoted_within_the_margin(stationary, s
 
 def test_no_promotion_before_the_duel_has_enough_labels() -> None:
     data = stream(1900, seed=33)
-    config = ModelConfig(champion=CRIPPLED, challenger=GOOD, promotion=RULE)
+    config = ModelConfig(
+        cold_start=COUNT_ONLY_RULE, champion=CRIPPLED, challenger=GOOD, promotion=RULE
+    )
     state, records = replay(data, config)
     assert promotions(records) == []
     assert state.quality().duel_labels == len(data.rows) < RULE.min_labels

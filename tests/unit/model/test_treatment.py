@@ -20,7 +20,7 @@ from churnwatch.model import (
     TreatmentPolicy,
 )
 
-from .conftest import START
+from .conftest import COUNT_ONLY_RULE, START
 from .synthetic import NAMES, TRUE_INTERCEPT, TRUE_WEIGHTS, raw_features
 
 EFFECT = 0.1  # a save call divides the churn odds by ten
@@ -64,7 +64,7 @@ def mean_risk_of_the_risky(
     world: World, policy: TreatmentPolicy, *, labels: np.ndarray, marked: bool
 ) -> float:
     """Mean predicted risk of fresh high-risk customers after learning ``labels``."""
-    state = ModelState(ModelConfig(treatment=policy, challenger=None))
+    state = ModelState(ModelConfig(cold_start=COUNT_ONLY_RULE, treatment=policy, challenger=None))
     for x, y, t in zip(world.rows, labels, world.treated, strict=True):
         state.learn(x, bool(y), at=START, treated=bool(t) and marked)
     return float(np.mean([state.predict(row).probability for row in RISKY_TEST_ROWS]))
@@ -115,7 +115,7 @@ def test_exclude_policy_skips_treated_labels_entirely() -> None:
 
 
 def test_indicator_policy_never_reports_the_indicator_as_a_reason() -> None:
-    state = ModelState(ModelConfig(treatment=TreatmentPolicy.INDICATOR))
+    state = ModelState(ModelConfig(cold_start=COUNT_ONLY_RULE, treatment=TreatmentPolicy.INDICATOR))
     world = treated_world(1500, seed=42)
     for x, y, t in zip(world.rows, world.churned, world.treated, strict=True):
         state.learn(x, bool(y), at=START, treated=bool(t))

@@ -107,16 +107,16 @@ def test_unknown_business_model_is_an_error() -> None:
 # -- decisions ---------------------------------------------------------------------------
 
 
-def test_a_cancellation_in_the_horizon_is_label_1_known_at_the_cancellation() -> None:
-    cancel = T0 + 12 * DAY
+def test_a_cancellation_in_the_horizon_is_label_1_known_at_the_horizon() -> None:
+    cancel, end = T0 + 12 * DAY, T0 + 30 * DAY
     profile = subscriber(cancel)
     snap = sub_snapshot(subscriber(), T0)  # features before the cancellation
-    assert decide(RESOLVER, snap, profile, cancel - timedelta(seconds=1)) == Deferred(cancel)
-    decision = decide(RESOLVER, snap, profile, cancel)
+    assert decide(RESOLVER, snap, profile, cancel) == Deferred(end)
+    decision = decide(RESOLVER, snap, profile, end)
     assert isinstance(decision, Resolved)
     assert decision.label.churned
     assert decision.label.reason is LabelReason.CANCELLED
-    assert decision.label.known_at == cancel
+    assert (decision.label.known_at, decision.label.churned_at) == (end, cancel)
 
 
 def test_an_active_subscriber_is_label_0_only_after_the_horizon() -> None:
@@ -152,18 +152,19 @@ def test_a_silent_retail_customer_lapses_at_last_activity_plus_window() -> None:
     profile = retail_profile(last)
     snap = snapshot_of("C-1", T0, "retail", features(profile, T0))
     lapse = last + 90 * DAY
-    decision = decide(RESOLVER, snap, profile, lapse)
+    assert decide(RESOLVER, snap, profile, lapse) == Deferred(T0 + 30 * DAY)
+    decision = decide(RESOLVER, snap, profile, T0 + 30 * DAY)
     assert isinstance(decision, Resolved)
     assert decision.label.churned
     assert decision.label.reason is LabelReason.LAPSED
-    assert decision.label.known_at == lapse
+    assert decision.label.churned_at == lapse
 
 
 def test_a_retail_customer_back_before_the_lapse_is_deferred_to_the_horizon() -> None:
     last, back = T0 - 70 * DAY, T0 + 5 * DAY
     snap = snapshot_of("C-1", T0, "retail", features(retail_profile(last), T0))
     profile = retail_profile(last, back)
-    assert decide(RESOLVER, snap, profile, last + 90 * DAY) == Deferred(T0 + 30 * DAY)
+    assert decide(RESOLVER, snap, profile, T0 + 29 * DAY) == Deferred(T0 + 30 * DAY)
     decision = decide(RESOLVER, snap, profile, T0 + 30 * DAY)
     assert isinstance(decision, Resolved)
     assert not decision.label.churned
@@ -228,7 +229,9 @@ def test_records_get_their_kind_and_a_json_detail() -> None:
 
 
 def test_quality_json_is_plain_json_with_the_reports_fields() -> None:
-    state = ModelState(ModelConfig(cold_start=ColdStartRule(min_labels=20, min_per_class=5)))
+    state = ModelState(
+        ModelConfig(cold_start=ColdStartRule(min_labels=20, min_per_class=5, paired=False))
+    )
     for k in range(40):
         state.learn({"x": float(k % 5)}, k % 5 >= 3, at=T0)
     doc = quality_json(state.quality())

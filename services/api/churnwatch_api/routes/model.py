@@ -20,7 +20,7 @@ from churnwatch_api.store import model as store
 
 router = APIRouter(tags=["model"], responses=problem_responses(401, 403, 422, 429))
 Reader = Annotated[Principal, Depends(require("read"))]
-DECISIONS = ("switched_to_learned", "promoted", "drift")
+DECISIONS = ("switched_to_learned", "fell_back_to_prior", "promoted", "drift")
 
 
 class Metrics(BaseModel):
@@ -48,7 +48,11 @@ class QualityPoint(BaseModel):
 
 
 class Decision(BaseModel):
-    kind: str = Field(examples=["promoted"], description="switched_to_learned | promoted | drift")
+    kind: str = Field(
+        examples=["promoted"],
+        description="switched_to_learned | fell_back_to_prior | promoted | drift; the detail"
+        " holds the paired test's 95% interval of the AUC difference (auc_low, auc_high)",
+    )
     at: datetime
     detail: dict[str, Any]
 
@@ -61,7 +65,10 @@ class ModelReport(BaseModel):
     current: QualityPoint | None
     history: list[QualityPoint]
     decisions: list[Decision]
-    switched_to_learned_at: datetime | None = Field(description="the prior → learned switch")
+    switched_to_learned_at: datetime | None = Field(
+        description="the latest prior → learned switch; null while the prior serves (cold"
+        " start, or after a fall-back to it)"
+    )
 
 
 def _metrics(doc: dict[str, Any], key: str, name: str | None) -> Metrics:
@@ -92,7 +99,8 @@ async def model(
     latest = await store.latest(engine)
     history = [_point(r.at, r.detail) for r in await store.records(engine, ("quality",), limit)]
     decisions = await store.records(engine, DECISIONS, 500)
-    switched = next((d.at for d in decisions if d.kind == "switched_to_learned"), None)
+    changes = [d for d in decisions if d.kind in ("switched_to_learned", "fell_back_to_prior")]
+    switched = changes[-1].at if changes and changes[-1].kind == "switched_to_learned" else None
     current = None if latest is None else _point(latest.created_at, latest.quality)
     serving = None
     if latest is not None and latest.quality.get("serving") not in (None, "prior"):

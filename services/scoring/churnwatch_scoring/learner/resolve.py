@@ -31,6 +31,7 @@ from churnwatch.model import (
     ChallengerPromoted,
     CustomerKind,
     DriftDetected,
+    FellBackToPrior,
     Label,
     LabelResolver,
     ModelRecord,
@@ -180,13 +181,15 @@ def decide(
 
 _KINDS: dict[type, str] = {
     SwitchedToLearned: "switched_to_learned",
+    FellBackToPrior: "fell_back_to_prior",
     ChallengerPromoted: "promoted",
     DriftDetected: "drift",
 }
 
 
 def record_kind(record: ModelRecord) -> str:
-    """The ``model_records.kind`` of a record: switched_to_learned | promoted | drift."""
+    """The ``model_records.kind`` of a record: switched_to_learned | fell_back_to_prior |
+    promoted | drift."""
     return _KINDS[type(record)]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -16,9 +14,9 @@ __all__ = ["LearnerSettings"]
 class LearnerSettings(CommonSettings):
     """Everything the learner reads; built once in ``main()`` or a test.
 
-    The horizon, lapse window and treatment look-back must equal the scoring worker's (it
-    computes ``label_due_at`` with the same `LabelResolver`). Precedence: arguments,
-    ``CW_LEARNER_*``, ``CW_*`` (e.g. ``DATABASE_URL``), defaults.
+    The horizon is the shared ``CW_HORIZON_DAYS`` (`CommonSettings`), which the scoring worker
+    reads too; the lapse window and treatment look-back must equal the worker's. Precedence:
+    arguments, ``CW_LEARNER_*``, ``CW_*`` (e.g. ``DATABASE_URL``), defaults.
     """
 
     model_config = SettingsConfigDict(env_prefix="CW_LEARNER_", extra="ignore")
@@ -34,12 +32,17 @@ class LearnerSettings(CommonSettings):
     checkpoint_every_s: float = Field(30.0, ge=0, description="0: after each batch")
     checkpoint_keep: int = Field(50, ge=1, description="model_checkpoints rows kept")
     status_every_s: float = Field(60.0, gt=0)
-    horizon_days: int = Field(30, ge=1)
     lapse_days: int = Field(90, ge=1)
     treatment_lookback_days: int | None = Field(None, ge=0, description="default: the horizon")
     treatment: TreatmentPolicy = TreatmentPolicy.EXCLUDE
     cold_start_min_labels: int = Field(1000, ge=2)
     cold_start_min_per_class: int = Field(50, ge=0)
+    cold_start_window: int = Field(2000, ge=2, description="recent labels of the paired test")
+    cold_start_check_every: int = Field(250, ge=1)
+    cold_start_patience: int = Field(2, ge=1, description="consecutive paired wins needed")
+    cold_start_paired: bool = Field(
+        True, description="off: switch on label counts alone (no paired test, no fall-back)"
+    )
     clv_refit_s: float = Field(600.0, gt=0, description="refit at least this often")
     clv_growth: float = Field(0.10, gt=0, description="or when retail customers grew this much")
     clv_min_customers: int = Field(200, ge=2, description="fewer: no fit, workers keep defaults")
@@ -49,20 +52,22 @@ class LearnerSettings(CommonSettings):
 
     def model(self) -> ModelConfig:
         """The `ModelConfig` of a fresh state (a restored checkpoint keeps its own)."""
-        rule = ColdStartRule(self.cold_start_min_labels, self.cold_start_min_per_class)
+        rule = ColdStartRule(
+            self.cold_start_min_labels,
+            self.cold_start_min_per_class,
+            window=self.cold_start_window,
+            check_every=self.cold_start_check_every,
+            patience=self.cold_start_patience,
+            paired=self.cold_start_paired,
+        )
         return ModelConfig(
             horizon_days=self.horizon_days, cold_start=rule, treatment=self.treatment
         )
 
     def resolver(self) -> LabelResolver:
-        """The label resolver; look-back defaults to the horizon."""
-        lookback = (
-            self.horizon_days
-            if self.treatment_lookback_days is None
-            else (self.treatment_lookback_days)
-        )
-        return LabelResolver(
-            horizon=timedelta(days=self.horizon_days),
-            lapse_window=timedelta(days=self.lapse_days),
-            treatment_lookback=timedelta(days=lookback),
+        """The label resolver of the one horizon (``CW_HORIZON_DAYS``); look-back defaults to it."""
+        return LabelResolver.for_horizon(
+            self.horizon_days,
+            lapse_days=self.lapse_days,
+            lookback_days=self.treatment_lookback_days,
         )
