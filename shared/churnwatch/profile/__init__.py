@@ -21,6 +21,7 @@ docs/profile.md documents the fields, features and guarantees.
 'new'
 """
 
+from ._activities import ActivityVocabulary
 from ._apply import apply, event_key
 from ._clock import from_seconds, to_seconds
 from ._codec import MAX_BYTES, ProfileDecodeError
@@ -49,6 +50,7 @@ __all__ = [
     "AT_RISK_BANDS",
     "FEATURE_NAMES",
     "MAX_BYTES",
+    "ActivityVocabulary",
     "CustomerProfile",
     "LifecycleRules",
     "ProfileDecodeError",

@@ -42,6 +42,7 @@ from churnwatch.events import (
     TicketStatus,
 )
 
+from ._activities import add_activity
 from ._clock import DAY, WEEK, add_decayed, to_seconds
 from ._state import (
     BILLING_PERIODS,
@@ -155,6 +156,7 @@ def _feature_use(p: CustomerProfile, a: FeatureUseAttributes, t: int) -> None:
     n = float(a.count)
     p.feature_short, _ = add_decayed(p.feature_short, p.feature_ref, n, t, _TAU_S)
     p.feature_long, p.feature_ref = add_decayed(p.feature_long, p.feature_ref, n, t, _TAU_L)
+    add_activity(p, a.feature, n, t)
     _active(p, t)
 
 

@@ -8,7 +8,12 @@ present by age, then per bucket, newest first: transactions ``H``, cents in 5 by
 (count ``B``, ``I`` each); seen event-id hashes (count ``B``, ``I`` each). Tables are written
 sorted by key, so equal profiles give equal bytes whatever the insertion order.
 
-Decoding is exact: ``from_bytes(to_bytes(p)) == p``, floats included (8-byte doubles).
+Version 2 (issue 13): week cents in 4 bytes (was 5), then the activity table after the seen
+hashes: reference time ``I``, count ``B``, then ``Iff`` (name hash, short, long) each, sorted
+by key. Version-1 bytes still decode (no activity table).
+
+Decoding is exact: ``from_bytes(to_bytes(p)) == p``, floats included (8-byte doubles; the
+activity counts are float32 already in memory).
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ from operator import attrgetter
 
 from churnwatch.errors import ChurnError
 
-from ._state import TX_WEEKS, CustomerProfile
+from ._state import TX_WEEKS, WEEK_CENTS_MAX, CustomerProfile
 
 __all__ = ["FORMAT_VERSION", "MAX_BYTES", "ProfileDecodeError", "decode", "encode"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_BYTES = 1024
 """The hard bound on `CustomerProfile.to_bytes`, reached only with every table full."""
 
@@ -105,7 +110,9 @@ _TICKET = struct.Struct("<IIII")
 _NEWEST = struct.Struct("<I")
 _COUNT = struct.Struct("<H")
 _MAP_BYTES = (TX_WEEKS + 7) // 8
-_CENTS_BYTES = 5
+_CENTS_BYTES = 4
+_CENTS_BYTES_V1 = 5
+_ACTIVITY = struct.Struct("<Iff")
 
 
 class ProfileDecodeError(ChurnError, ValueError):
@@ -116,7 +123,7 @@ def encode(profile: CustomerProfile) -> bytes:
     """The profile as bytes; see the module docstring for the layout.
 
     >>> len(encode(CustomerProfile()))
-    285
+    290
     """
     parts = [_HEAD.pack(FORMAT_VERSION, *_GET(profile), profile.currency.encode("ascii"))]
     plan = profile.plan.encode()
@@ -137,6 +144,9 @@ def encode(profile: CustomerProfile) -> bytes:
         parts.append(_TICKET.pack(key, *profile.tickets[key]))
     for values in (profile.failures, profile.seen):
         parts.append(struct.pack(f"<B{len(values)}I", len(values), *values))
+    parts.append(struct.pack("<IB", profile.activity_ref, len(profile.activities)))
+    for key in sorted(profile.activities):
+        parts.append(_ACTIVITY.pack(key, *profile.activities[key]))
     return b"".join(parts)
 
 
@@ -148,19 +158,19 @@ def decode(data: bytes) -> CustomerProfile:
     >>> decode(b"\\x07")
     Traceback (most recent call last):
     ...
-    churnwatch.profile._codec.ProfileDecodeError: not a version-1 profile (first byte 7)
+    churnwatch.profile._codec.ProfileDecodeError: not a version-1/2 profile (first byte 7)
     """
-    if not data or data[0] != FORMAT_VERSION:
+    if not data or data[0] not in (1, FORMAT_VERSION):
         raise ProfileDecodeError(
-            f"not a version-1 profile (first byte {data[0] if data else None})"
+            f"not a version-1/2 profile (first byte {data[0] if data else None})"
         )
     try:
-        return _decode(memoryview(data))
+        return _decode(memoryview(data), data[0])
     except (struct.error, UnicodeDecodeError, IndexError) as exc:
         raise ProfileDecodeError(f"truncated or corrupt profile: {exc}") from None
 
 
-def _decode(data: memoryview) -> CustomerProfile:
+def _decode(data: memoryview, version: int) -> CustomerProfile:
     _version, *scalars, currency = _HEAD.unpack_from(data)
     profile = CustomerProfile(**dict(zip(_NAMES, scalars, strict=True)))
     profile.currency = bytes(currency).rstrip(b"\0").decode("ascii")
@@ -172,12 +182,13 @@ def _decode(data: memoryview) -> CustomerProfile:
     at += _NEWEST.size
     present = int.from_bytes(data[at : at + _MAP_BYTES], "little")
     at += _MAP_BYTES
+    width = _CENTS_BYTES if version == FORMAT_VERSION else _CENTS_BYTES_V1
     for age in range(TX_WEEKS):
         if present >> age & 1:
             (count,) = _COUNT.unpack_from(data, at)
-            cents = int.from_bytes(data[at + 2 : at + 2 + _CENTS_BYTES], "little")
-            profile.tx_weeks[newest - age] = [count, cents]
-            at += 2 + _CENTS_BYTES
+            cents = int.from_bytes(data[at + 2 : at + 2 + width], "little")
+            profile.tx_weeks[newest - age] = [count, min(cents, WEEK_CENTS_MAX)]
+            at += 2 + width
     count = data[at]
     at += 1
     for _ in range(count):
@@ -196,6 +207,13 @@ def _decode(data: memoryview) -> CustomerProfile:
         lists.append(list(struct.unpack_from(f"<{count}I", data, at + 1)))
         at += 1 + 4 * count
     profile.failures, profile.seen = lists
+    if version == FORMAT_VERSION:
+        profile.activity_ref, count = struct.unpack_from("<IB", data, at)
+        at += 5
+        for _ in range(count):
+            key, short, long = _ACTIVITY.unpack_from(data, at)
+            profile.activities[key] = [short, long]
+            at += _ACTIVITY.size
     if at != len(data):
         raise ProfileDecodeError(f"{len(data) - at} unexpected trailing bytes")
     return profile

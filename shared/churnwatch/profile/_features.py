@@ -10,6 +10,7 @@ from datetime import datetime
 
 from churnwatch.events import OfferResponse, SubscriptionChange
 
+from ._activities import ActivityVocabulary
 from ._clock import DAY
 from ._derived import (
     days_between,
@@ -106,15 +107,21 @@ _DECLINED = (
 _RECENT = 90 * DAY
 
 
-def features(profile: CustomerProfile, now: datetime) -> dict[str, float]:
-    """The features of ``profile`` at event time ``now``, keyed by `FEATURE_NAMES` in order.
+def features(
+    profile: CustomerProfile, now: datetime, activities: ActivityVocabulary | None = None
+) -> dict[str, float]:
+    """The features of ``profile`` at event time ``now``, keyed by `FEATURE_NAMES` in order,
+    then the per-activity features of ``activities`` (`ActivityVocabulary.feature_names`).
 
     >>> from datetime import UTC
     >>> values = features(CustomerProfile(), datetime(2026, 3, 1, tzinfo=UTC))
     >>> list(values) == list(FEATURE_NAMES), values["sessions_trend"], values["has_purchase"]
     (True, 1.0, 0.0)
     """
-    return dict(zip(FEATURE_NAMES, feature_vector(profile, now.timestamp()), strict=True))
+    out = dict(zip(FEATURE_NAMES, feature_vector(profile, now.timestamp()), strict=True))
+    if activities is not None:
+        out |= activities.features(profile, now.timestamp())
+    return out
 
 
 def feature_vector(p: CustomerProfile, now: float) -> list[float]:
@@ -125,9 +132,13 @@ def feature_vector(p: CustomerProfile, now: float) -> list[float]:
     """
     start = tenure_start(p)
     tenure = days_between(now, start) if start else 0.0
-    c30, c90, c365, m30, m90, m365 = window_sums(p, now)
-    recency = days_between(now, p.last_tx) if p.tx_count else tenure
-    interval = purchase_interval_days(p)
+    # a pure subscriber's transactions are renewals: the retail block would copy renewals_*
+    # (issue 13), so it stays at its "no purchase" filler; mixed customers keep it whole
+    retail = p.purchases > 0 or not p.subscription
+    c30, c90, c365, m30, m90, m365 = window_sums(p, now) if retail else (0, 0, 0, 0, 0, 0)
+    tx_count, tx_cents = (p.tx_count, p.tx_cents) if retail else (0, 0)
+    recency = days_between(now, p.last_tx) if tx_count else tenure
+    interval = purchase_interval_days(p) if retail else 0.0
     s_short, s_long = decayed_rates(p.session_short, p.session_long, p.session_ref, now, start)
     f_short, f_long = decayed_rates(p.feature_short, p.feature_long, p.feature_ref, now, start)
     delivered, opened, clicked = email_counts(p, now)
@@ -141,16 +152,16 @@ def feature_vector(p: CustomerProfile, now: float) -> list[float]:
     return [
         recency,
         days_between(now, p.last_activity) if p.last_activity else tenure,
-        1.0 if p.tx_count else 0.0,
+        1.0 if tx_count else 0.0,
         float(c30),
         float(c90),
         float(c365),
-        float(p.tx_count),
+        float(tx_count),
         m30 / 100,
         m90 / 100,
         m365 / 100,
-        p.tx_cents / 100,
-        1.0 if p.purchases >= 2 or p.renewals >= 1 else 0.0,
+        tx_cents / 100,
+        1.0 if p.purchases >= 2 else 0.0,
         interval,
         recency / interval if interval > 0 else 0.0,
         1.0 if p.session_ref else 0.0,

@@ -20,6 +20,7 @@ from churnwatch.events import (
 )
 
 __all__ = [
+    "ACTIVITY_CAPACITY",
     "BILLING_PERIODS",
     "COMPLAINT_CAPACITY",
     "EXIT_REASONS",
@@ -57,8 +58,12 @@ can touch 54 calendar weeks)."""
 WEEK_COUNT_MAX = 2**16 - 1
 """A weekly bucket's transaction count saturates here (lifetime totals do not)."""
 
-WEEK_CENTS_MAX = 2**40 - 1
-"""A weekly bucket's cents saturate here (about 11 billion currency units)."""
+WEEK_CENTS_MAX = 2**32 - 1
+"""A weekly bucket's cents saturate here (about 43 million currency units per customer-week;
+4 bytes since format 2, which made room for the activity table)."""
+
+ACTIVITY_CAPACITY = 6
+"""Activity names (``feature_use`` ``attributes.feature``) tracked per customer."""
 
 SEEN_CAPACITY = 24
 """Recent event-id hashes kept for duplicate detection."""
@@ -211,6 +216,9 @@ class CustomerProfile:
     """times of failed payments after ``last_success``, ascending"""
     seen: list[int] = field(default_factory=list)
     """crc32 of the most recent event ids, oldest first"""
+    activity_ref: int = 0
+    activities: dict[int, list[float]] = field(default_factory=dict)
+    """crc32 of an activity name -> [short, long] decayed uses at ``activity_ref`` (float32)"""
 
     def to_bytes(self) -> bytes:
         """The compact binary form (at most 1,024 bytes), see `from_bytes`."""

@@ -83,8 +83,7 @@ def expected(events: list[Event], moment: datetime) -> dict[str, float]:
         "has_sessions": float(bool(o.by(EventType.SESSION))),
     }
     purchases = len(o.by(EventType.PURCHASE))
-    renewals = o.by(EventType.SUBSCRIPTION_RENEWED)
-    out["is_repeat_customer"] = float(purchases >= 2 or len(renewals) >= 1)
+    out["is_repeat_customer"] = float(purchases >= 2)  # renewals are not purchases (issue 13)
     for kind, name in ((EventType.SESSION, "sessions"), (EventType.FEATURE_USE, "feature_use")):
         short, long = o.rates(kind, now) if o.by(kind) else (0.0, 0.0)
         out[f"{name}_per_day_short"], out[f"{name}_per_day_long"] = short, long
@@ -149,6 +148,15 @@ def expected(events: list[Event], moment: datetime) -> dict[str, float]:
     tx_cents = sum(c for _, c in tx)
     out["refund_share"] = refund_cents / tx_cents if tx_cents else 0.0
     out |= _subscription(o, now)
+    if out["is_subscription"] and not purchases:  # a pure subscriber: no retail block
+        out |= {
+            "recency_days": tenure,
+            "has_purchase": 0.0,
+            "purchases_lifetime": 0.0,
+            "spend_lifetime": 0.0,
+            "purchase_interval_days": 0.0,
+            "purchase_overdue_ratio": 0.0,
+        }
     offer = o.latest(EventType.OFFER_RESPONSE)
     recent_offer = offer is not None and now - ts(offer) < 90 * DAY
     out["offer_accepted_90d"] = float(recent_offer and offer.attributes.response == "accepted")
@@ -235,8 +243,11 @@ def check_against_oracle(events: list[Event], arrival: list[Event], moment: date
     for name, value in want.items():
         assert close(got[name], value), (name, got[name], value)
     o, now = Oracle(events), moment.timestamp()
+    pure_subscriber = want["is_subscription"] and not o.by(EventType.PURCHASE)
     for days in (30, 90, 365):
         low, high = o.window(now, days), o.window(now, days + 7)
+        if pure_subscriber:
+            low, high = (0, 0), (0, 0)
         assert low[0] <= got[f"purchases_{days}d"] <= high[0], days
         assert low[1] / 100 <= got[f"spend_{days}d"] <= high[1] / 100, days
     assert set(want) | {f"{k}_{d}d" for k in ("purchases", "spend") for d in (30, 90, 365)} == set(
