@@ -53,7 +53,7 @@ from churnwatch.alerts import (
 )
 from churnwatch.events import CustomerErasedEvent, PurchaseEvent, parse_event
 from churnwatch.model import ModelConfig, ModelState, Scorer
-from churnwatch.profile import CustomerProfile, apply
+from churnwatch.profile import CustomerProfile, RfmValues, apply
 from churnwatch.value import update
 
 if TYPE_CHECKING:
@@ -131,6 +131,8 @@ class ClosedLoop:
         self.opts = ScoreOptions()
         self.clv = ClvParams.default()
         self.population = Population()
+        self.basis: dict[str, float] = {}  # each customer's latest value basis and R, F, M
+        self.rfm: dict[str, RfmValues] = {}
         self.plan_config = PlanConfig(salt=f"bench-{seed}")
         self.playbooks = {pb.id: pb for pb in bench_playbooks(holdout)}
         self.due: list[tuple[datetime, str]] = []
@@ -178,11 +180,14 @@ class ClosedLoop:
     def _score_and_act(self, day: int, touched: dict[str, tuple[datetime, str]]) -> None:
         from churnwatch.messages import decode_score
         from churnwatch_alerts.plan import ScoreIn, plan_batch
+        from churnwatch_scoring.population import Population
         from churnwatch_scoring.scoring import Scored, finish, score_customer
         from churnwatch_sim import parse_action
 
         end = self.sim.start_of(day + 1) - timedelta(milliseconds=1)
-        self.population.refresh()
+        self.population = Population.from_values(
+            day + 1, list(self.basis.values()), list(self.rfm.values())
+        )  # the cut points a daily job would publish (churnwatch_scoring.cuts)
         scored: list[Scored] = []
         for cid, (clock, event_id) in touched.items():
             scored.append(score_customer(cid, 0, self.entries[cid], clock, self.model, self.opts,
@@ -198,6 +203,15 @@ class ClosedLoop:
                 self.due_at[s.customer_id] = s.due
                 heapq.heappush(self.due, (s.due, s.customer_id))
         result = finish(scored, self.clv, self.population, self.opts)
+        for rec in result.records:
+            retained = rec.value_if_retained or 0.0
+            self.basis[rec.customer_id] = (
+                retained if self.opts.value.basis == "retained" else rec.clv
+            )
+            if rec.rfm_recency_days is not None:
+                self.rfm[rec.customer_id] = RfmValues(
+                    rec.rfm_recency_days, rec.rfm_frequency or 0.0, rec.rfm_monetary or 0.0
+                )
         self.scores += len(result.messages)
         records = sorted(result.messages, key=lambda m: m[0].event_time)
         scores = [ScoreIn(msg_id, decode_score(value)) for _, value, msg_id in records]

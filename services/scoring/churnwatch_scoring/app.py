@@ -52,9 +52,7 @@ def build_processor(
         dlq_topic=settings.topics.events_dlq,
         lateness=timedelta(seconds=settings.allowed_lateness_s),
         cache_per_partition=settings.cache_per_partition,
-        silence_limit=settings.silence_limit,
         silence=settings.silence,
-        seed_population=settings.seed_population,
         options=options,
         kpis=settings.kpis,
     )

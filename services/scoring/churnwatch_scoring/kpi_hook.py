@@ -71,17 +71,16 @@ class KpiHook:
         self.seconds += time.perf_counter() - t
 
     def _state(self, s: Scored, rec: ScoreRecord, population: Population) -> CustomerState:
-        p = s.entry.profile
         r = f = 0
         if s.rfm is not None and population.cuts is not None:
             sc = rfm_scores(s.rfm.recency_days, s.rfm.frequency, s.rfm.monetary, population.cuts)
             r, f = sc.r, sc.f
         value = (rec.value_if_retained or 0.0) if self.basis == "retained" else rec.clv
         mrr = s.price_monthly if s.subscription and s.subscription_active else 0.0
-        last = datetime.fromtimestamp(p.last_tx, UTC).date() if p.purchases and p.last_tx else None
+        last = datetime.fromtimestamp(s.last_tx, UTC).date() if s.purchases and s.last_tx else None
         return CustomerState(
             rec.tier, rec.rfm_segment or "", rec.lifecycle_stage, rec.band, rec.business_model,
-            value, rec.value_at_risk, mrr, min(p.purchases, 2), last, r, f,
+            value, rec.value_at_risk, mrr, min(s.purchases, 2), last, r, f,
         )  # fmt: skip
 
     async def flush(self, pg: Pg) -> None:
@@ -90,12 +89,12 @@ class KpiHook:
             return
         t = time.perf_counter()
         try:
-            old = await kpi_store.load_states(pg, [c for c, _, _, _ in self._new])
-            moves = [Move(c, p, old.get(c), new, day) for c, p, new, day in self._new]
+            stored = await kpi_store.load_packed(pg, list({c: None for c, _, _, _ in self._new}))
+            moves, changed = _moves(self._new, stored)
             deltas = batch_deltas(moves, self._facts)
-            await kpi_store.add_daily(pg, deltas.sorted_daily())
-            await kpi_store.add_totals(pg, deltas.sorted_totals())
-            await kpi_store.write_states(pg, [(c, new) for c, _, new, _ in self._new])
+            await kpi_store.write_batch(
+                pg, deltas.sorted_daily(), deltas.sorted_totals(), sorted(changed.items())
+            )
             if self._late:
                 today = datetime.now(UTC).date()
                 await kpi_store.add_quality(
@@ -108,3 +107,27 @@ class KpiHook:
         finally:
             self.begin()
             self.seconds += time.perf_counter() - t
+
+
+def _moves(
+    scored: Sequence[tuple[str, int, CustomerState, date]], stored: dict[str, str]
+) -> tuple[list[Move], dict[str, str]]:
+    """Each score's move, and the packed states to write (the last of each customer whose
+    state differs from the stored one). An unchanged state moves from itself (no unpacking;
+    `batch_deltas` skips it) and is not written again."""
+    moves: list[Move] = []
+    seen: dict[str, CustomerState] = {}  # a customer scored twice moves from its last score
+    changed: dict[str, str] = {}
+    for c, p, new, day in scored:
+        text = new.pack()
+        old = seen.get(c)
+        if old is None:
+            was = stored.get(c)
+            old = new if was == text else None if was is None else CustomerState.unpack(was)
+        moves.append(Move(c, p, old, new, day))
+        seen[c] = new
+        if stored.get(c) == text:
+            changed.pop(c, None)
+        else:
+            changed[c] = text
+    return moves, changed

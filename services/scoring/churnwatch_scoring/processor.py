@@ -2,17 +2,22 @@
 
 Per batch (docs/scoring.md, "Worker"):
 
-1. parse; load the profiles the cache lacks (one SELECT); apply each event in partition order
-   (a duplicate changes nothing), with the partition's event-time clock;
-2. score each changed customer once, at their last applied event (coalescing);
-3. for each partition whose watermark advanced, rescore the customers whose silence is due
-   (an index range scan on ``silence_due``), at the watermark;
-4. value (CLV, tier, RFM segment), snapshots, then one statement per table and one outbox insert.
+1. parse; load the profiles the cache lacks and the silence dues the batch's watermarks reach
+   (one SELECT each);
+2. walk each partition's records in order: when a record moves the watermark, first rescore the
+   customers whose silence became due (earliest due first, at that watermark), then apply the
+   event (a duplicate changes nothing) and score the customer at that event;
+3. value (CLV, tier, RFM segment against the versioned cut points) chunk by chunk, snapshots,
+   then one statement per table and one outbox insert per chunk.
+
+Every scoring point is a function of the partition's records and the versions in force, never of
+where a batch starts or ends (docs/scoring.md, "Replay = live").
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import pickle
 import time
@@ -34,8 +39,7 @@ from churnwatch_scoring.hotload import ModelSource
 from churnwatch_scoring.kpi_hook import KpiHook
 from churnwatch_scoring.metrics import ScoringMetrics
 from churnwatch_scoring.pipeline import ChunkWriter
-from churnwatch_scoring.population import Population
-from churnwatch_scoring.records import Cause, last_per_key, trace_headers
+from churnwatch_scoring.records import trace_headers
 from churnwatch_scoring.scoring import Entry, Scored, ScoreOptions, finish, score_customer
 
 log = logging.getLogger(__name__)
@@ -53,34 +57,35 @@ class ScoringConfig:
     dlq_topic: str = "cw.events.dlq"
     lateness: timedelta = timedelta(minutes=5)
     cache_per_partition: int = 200_000
-    silence_limit: int = 5_000
     silence: bool = True
-    write_chunk: int = 1_000  # customers per written chunk (docs/scoring.md, "pipelining")
-    yield_every: int = 64  # customers scored between two turns of the loop (the writer's)
-    seed_population: int = 50_000  # stored values loaded into the tier sketch on start (0: off)
+    write_chunk: int = 1_000  # scores per written chunk (docs/scoring.md, "pipelining")
+    yield_every: int = 64  # scores between two turns of the loop (the writer's)
     options: ScoreOptions = field(default_factory=ScoreOptions)
     kpis: bool = True  # keep the KPI aggregates (docs/kpis-as-built.md)
 
 
-@dataclass(frozen=True, slots=True)
-class _Work:
-    """A customer to score in this batch, at ``clock``."""
-
-    customer_id: str
-    partition: int
-    entry: Entry
-    clock: datetime
-    cause: Cause
-    cause_event_id: str | None
-
-
 @dataclass(slots=True)
-class _Touch:
-    tp: TopicPartition
-    clock: datetime
-    event_id: str
-    headers: list[tuple[str, str]]
-    kafka_ts: float | None
+class _Dues:
+    """One partition's silence dues up to the batch's last watermark: a heap of (due, customer)
+    with lazy deletion (``current`` holds each customer's one valid due time)."""
+
+    heap: list[tuple[datetime, str]] = field(default_factory=list)
+    current: dict[str, datetime | None] = field(default_factory=dict)
+
+    def set(self, cid: str, due: datetime | None, horizon: datetime) -> None:
+        self.current[cid] = due
+        if due is not None and due <= horizon:
+            heapq.heappush(self.heap, (due, cid))
+
+    def pop_due(self, watermark: datetime) -> list[str]:
+        """Customers due by ``watermark``, earliest due first (ties by id)."""
+        out: list[str] = []
+        while self.heap and self.heap[0][0] <= watermark:
+            due, cid = heapq.heappop(self.heap)
+            if self.current.get(cid) == due:
+                self.current[cid] = None
+                out.append(cid)
+        return out
 
 
 class ScoringProcessor:
@@ -91,18 +96,15 @@ class ScoringProcessor:
         config: ScoringConfig,
         models: ModelSource | None = None,
         metrics: ScoringMetrics | None = None,
-        population: Population | None = None,
     ) -> None:
         self.config = config
         self.models = models or ModelSource()
         self.metrics = metrics or ScoringMetrics()
-        self.population = population or Population()
         self.kpis = KpiHook(config.options.value.basis, enabled=config.kpis)
         self._cache: dict[TopicPartition, OrderedDict[str, Entry]] = {}
         self._max_seen: dict[TopicPartition, datetime] = {}  # max event time consumed
         self._stored_wm: dict[TopicPartition, datetime] = {}  # watermark last committed
         self._model_row: int | None = -1
-        self._seeded = False
 
     # -- partition hooks ---------------------------------------------------------------------
 
@@ -110,7 +112,6 @@ class ScoringProcessor:
         self, conn: AsyncConnection, partitions: Collection[TopicPartition]
     ) -> None:
         pg = await store.raw(conn)
-        await self._seed(pg)
         by_topic: dict[str, list[int]] = {}
         for tp in partitions:
             by_topic.setdefault(tp.topic, []).append(tp.partition)
@@ -121,20 +122,6 @@ class ScoringProcessor:
                 tp = TopicPartition(topic, p)
                 self._stored_wm[tp] = wm
                 self._max_seen[tp] = wm + self.config.lateness
-
-    async def _seed(self, pg: store.Pg) -> None:
-        """Once per process, tiers start from the stored population instead of everyone being
-        bronze until ``min_count`` scores were seen (a restarted worker would otherwise send
-        its first at-risk gold customers an offer instead of a save call)."""
-        if self._seeded or self.config.seed_population <= 0:
-            return
-        self._seeded = True
-        basis = self.config.options.value.basis
-        values = await store.sample_values(pg, basis, self.config.seed_population)
-        for value in values:
-            self.population.add(value, None)
-        self.population.refresh()
-        log.info("tier sketch seeded", extra={"values": len(values), "basis": basis})
 
     async def on_revoked(self, partitions: Collection[TopicPartition]) -> None:
         for tp in partitions:
@@ -151,18 +138,17 @@ class ScoringProcessor:
         await directory.absorb(conn, batch)  # contact details, erasures (docs/privacy.md)
         await self.models.refresh(pg)
         self._note_model()
-        self.population.refresh()
         parsed, dlq = self._parse(batch)
-        await self._load(pg, [(tp, ev.customer_id) for tp, _, ev in parsed])
-        touched = self._apply(parsed)
-        work = [
-            _Work(cid, t.tp.partition, self._entry(t.tp, cid), t.clock, "event", t.event_id)
-            for cid, t in touched.items()
-        ]
-        silence = await self._sweep(pg, batch, touched, work)
+        horizons = self._horizons(parsed)
+        dues = await self._load_dues(pg, horizons)
+        await self._load(
+            pg,
+            [(tp, ev.customer_id) for tp, _, ev in parsed]
+            + [(tp, cid) for tp, d in dues.items() for cid in d.current],
+        )
         writer = ChunkWriter(pg, conn, datetime.now(UTC))
         try:
-            await self._score(work, touched, dlq, writer)
+            counts = await self._run(parsed, dlq, dues, horizons, writer)
         except BaseException:
             await writer.settle()
             raise
@@ -172,54 +158,129 @@ class ScoringProcessor:
         await self._write_watermarks(pg, batch)
         self._evict()
         m = self.metrics
-        m.scored.labels("event").inc(len(touched))
-        m.scored.labels("silence").inc(silence)
+        m.scored.labels("event").inc(counts[0])
+        m.scored.labels("silence").inc(counts[1])
         m.batch_seconds.observe(time.perf_counter() - started)
-        wall = time.time()
-        for t in touched.values():
-            if t.kafka_ts is not None:
-                m.event_to_score.observe(max(0.0, wall - t.kafka_ts))
 
-    async def _score(
+    def _horizons(
+        self, parsed: Sequence[tuple[TopicPartition, Record, Event]]
+    ) -> dict[TopicPartition, datetime]:
+        """The watermark each partition will reach at the end of this batch."""
+        seen = dict(self._max_seen)
+        for tp, _, ev in parsed:
+            at, top = ev.occurred_at, seen.get(tp)
+            if top is None or at > top:
+                seen[tp] = at
+        tps = {tp for tp, _, _ in parsed}
+        return {tp: seen[tp] - self.config.lateness for tp in tps}
+
+    async def _load_dues(
+        self, pg: store.Pg, horizons: dict[TopicPartition, datetime]
+    ) -> dict[TopicPartition, _Dues]:
+        dues = {tp: _Dues() for tp in horizons}
+        if not self.config.silence:
+            return dues
+        by_part = {tp.partition: tp for tp in horizons}
+        rows = await store.due_until(pg, {tp.partition: wm for tp, wm in horizons.items()})
+        for cid, part, due in rows:
+            tp = by_part[part]
+            dues[tp].set(cid, due, horizons[tp])
+        return dues
+
+    async def _run(
         self,
-        work: Sequence[_Work],
-        touched: dict[str, _Touch],
+        parsed: Sequence[tuple[TopicPartition, Record, Event]],
         dlq: list[OutboxMessage],
+        dues: dict[TopicPartition, _Dues],
+        horizons: dict[TopicPartition, datetime],
+        writer: ChunkWriter,
+    ) -> tuple[int, int]:
+        """Walk the records in partition order, scoring at every scoring point; value and write
+        every ``write_chunk`` scores while the walk goes on (`ChunkWriter`)."""
+        opts, model, lateness = self.config.options, self.models.model, self.config.lateness
+        silence = self.config.silence
+        every = self.config.yield_every
+        scored: list[Scored] = []
+        messages: list[OutboxMessage] = list(dlq)
+        headers: dict[str, list[tuple[str, str]]] = {}
+        events = rescored = 0
+        wall = time.time()
+        for tp, rec, ev in parsed:
+            at, top = ev.occurred_at, self._max_seen.get(tp)
+            if top is None or at > top:
+                self._max_seen[tp] = top = at
+            wm = top - lateness
+            cache, part_dues = self._cache[tp], dues[tp]
+            if silence:
+                for cid in part_dues.pop_due(wm):
+                    s = score_customer(
+                        cid, tp.partition, self._entry(tp, cid), wm, model, opts,
+                        cause="silence", cause_event_id=None,
+                    )  # fmt: skip
+                    part_dues.set(cid, s.due, horizons[tp])
+                    scored.append(s)
+                    rescored += 1
+            entry = cache[ev.customer_id]
+            if not apply(entry.profile, ev):
+                self.metrics.duplicates.inc()
+                continue
+            clock = max(wm, at)
+            events += 1
+            self.kpis.event(tp.partition, ev, entry.profile, late=clock > at)
+            if isinstance(ev, PurchaseEvent):
+                entry.retail = update(entry.retail, at, ev.attributes.amount)
+            elif isinstance(ev, CustomerErasedEvent):
+                entry.retail = None
+            cache.move_to_end(ev.customer_id)
+            trace = trace_headers(rec.headers or ())
+            if trace:
+                headers[ev.event_id] = trace
+            ts = getattr(rec, "timestamp", None)
+            if ts:
+                self.metrics.event_to_score.observe(max(0.0, wall - ts / 1000))
+            s = score_customer(
+                ev.customer_id, tp.partition, entry, clock, model, opts,
+                cause="event", cause_event_id=ev.event_id,
+            )  # fmt: skip
+            if silence:
+                part_dues.set(ev.customer_id, s.due, horizons[tp])
+            scored.append(s)
+            if len(scored) % every == 0:
+                await asyncio.sleep(0)  # the writer sends its next statement
+            if len(scored) >= self.config.write_chunk:
+                self._submit(scored, messages, headers, writer)
+                scored, messages = [], []
+                await asyncio.sleep(0)
+        self.metrics.events.inc(events)
+        if scored or messages:
+            self._submit(scored, messages, headers, writer)
+        return events, rescored
+
+    def _submit(
+        self,
+        scored: list[Scored],
+        messages: list[OutboxMessage],
+        headers: dict[str, list[tuple[str, str]]],
         writer: ChunkWriter,
     ) -> None:
-        """Score and value ``work`` chunk by chunk; each chunk is written while the next is
-        scored (`ChunkWriter`). Same rows, same order as one big chunk: tiers and segments use
-        the thresholds refreshed at the start of the batch, and ``population.add`` sees the
-        customers in the same order."""
-        opts, model, clv = self.config.options, self.models.model, self.models.clv
-        chunk, every = self.config.write_chunk, self.config.yield_every
-        messages: list[OutboxMessage] = list(dlq)
-        for begin in range(0, max(len(work), 1), chunk):
-            scored: list[Scored] = []
-            for i, w in enumerate(work[begin : begin + chunk], 1):
-                scored.append(
-                    score_customer(
-                        w.customer_id, w.partition, w.entry, w.clock, model, opts,
-                        cause=w.cause, cause_event_id=w.cause_event_id,
-                    )
-                )  # fmt: skip
-                if i % every == 0:
-                    await asyncio.sleep(0)  # the writer sends its next statement
-            result = finish(scored, clv, self.population, opts)
-            self.kpis.scored(scored, result.records, self.population)
-            messages.extend(
-                OutboxMessage(
-                    self.config.scores_topic,
-                    rec.customer_id.encode(),
-                    value,
-                    headers=touched[rec.customer_id].headers if rec.cause == "event" else (),
-                    msg_id=msg_id,
-                )
-                for rec, value, msg_id in result.messages
+        """Value one chunk of scores (in scoring order) and queue it for writing."""
+        population = self.models.population
+        result = finish(
+            scored, self.models.clv, population, self.config.options,
+            clv_params_id=self.models.clv_row,
+        )  # fmt: skip
+        self.kpis.scored(scored, result.all_records, population)
+        messages.extend(
+            OutboxMessage(
+                self.config.scores_topic,
+                rec.customer_id.encode(),
+                value,
+                headers=headers.get(rec.cause_event_id or "", ()),
+                msg_id=msg_id,
             )
-            writer.submit(result, messages)
-            messages = []
-            await asyncio.sleep(0)
+            for rec, value, msg_id in result.messages
+        )
+        writer.submit(result, messages)
 
     def _parse(
         self, batch: Batch
@@ -266,59 +327,6 @@ class ScoringProcessor:
         cache = self._cache[tp]
         cache.move_to_end(cid)
         return cache[cid]
-
-    def _apply(self, parsed: Sequence[tuple[TopicPartition, Record, Event]]) -> dict[str, _Touch]:
-        """Fold events into profiles; the last applied event of each customer, with its clock."""
-        lateness = self.config.lateness
-        changes: list[tuple[str, _Touch]] = []
-        applied = 0
-        for tp, rec, ev in parsed:
-            at = ev.occurred_at
-            seen = self._max_seen.get(tp)
-            if seen is None or at > seen:
-                self._max_seen[tp] = seen = at
-            clock = max(seen - lateness, at)
-            entry = self._cache[tp][ev.customer_id]
-            if not apply(entry.profile, ev):
-                continue
-            applied += 1
-            self.kpis.event(tp.partition, ev, entry.profile, late=clock > at)
-            if isinstance(ev, PurchaseEvent):
-                entry.retail = update(entry.retail, at, ev.attributes.amount)
-            elif isinstance(ev, CustomerErasedEvent):
-                entry.retail = None
-            ts = getattr(rec, "timestamp", None)
-            touch = _Touch(
-                tp, clock, ev.event_id, trace_headers(rec.headers or ()), ts / 1000 if ts else None
-            )
-            changes.append((ev.customer_id, touch))
-        self.metrics.events.inc(applied)
-        self.metrics.duplicates.inc(len(parsed) - applied)
-        return last_per_key(changes)
-
-    async def _sweep(
-        self, pg: store.Pg, batch: Batch, touched: dict[str, _Touch], work: list[_Work]
-    ) -> int:
-        """Queue the customers whose silence is due by their partition's (advanced) watermark
-        for a rescore at that watermark (after the batch's event customers)."""
-        if not self.config.silence:
-            return 0
-        advanced: dict[int, datetime] = {}
-        tps: dict[int, TopicPartition] = {}
-        for tp in batch.partitions:
-            wm = self._watermark(tp)
-            if wm is not None and wm > self._stored_wm.get(tp, _EPOCH):
-                advanced[tp.partition] = wm
-                tps[tp.partition] = tp
-        due = [
-            (cid, p)
-            for cid, p in await store.due_customers(pg, advanced, self.config.silence_limit)
-            if cid not in touched and p in tps
-        ]
-        await self._load(pg, [(tps[p], cid) for cid, p in due])
-        for cid, p in due:
-            work.append(_Work(cid, p, self._entry(tps[p], cid), advanced[p], "silence", None))
-        return len(due)
 
     def _watermark(self, tp: TopicPartition) -> datetime | None:
         seen = self._max_seen.get(tp)

@@ -30,6 +30,10 @@ class ScoreRecord(ScoreMessage):
     model_config = ConfigDict(title="latest_scores row")
 
     partition: int = Field(ge=0)
+    # the raw R, F, M of the score (null without purchases): what `cuts` ranks customers by
+    rfm_recency_days: float | None = None
+    rfm_frequency: float | None = None
+    rfm_monetary: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +53,8 @@ class SnapshotRow:
 def last_per_key(items: Iterable[tuple[K, V]]) -> dict[K, V]:
     """Coalesce a stream to its last value per key, ordered by each key's *last* appearance.
 
-    The worker scores a customer once per batch, at their last applied event; ordering by last
-    appearance keeps the outbox in the order the events were consumed.
+    A customer scored several times in a chunk has one ``latest_scores``/profile/due row: the
+    last (an upsert may not touch a row twice in one statement).
 
     >>> last_per_key([("a", 1), ("b", 2), ("a", 3)])
     {'b': 2, 'a': 3}

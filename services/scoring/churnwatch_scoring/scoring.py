@@ -1,9 +1,12 @@
 """Scoring one customer at a clock, then valuing a whole batch of them (pure, no I/O).
 
 `score_customer` is the per-customer part (features, churn score, band, lifecycle transition,
-reasons, next due time, snapshot decision); `finish` values the batch in one vectorised CLV call,
-assigns tiers and RFM segments against the worker's population, and lays out every row the
-processor writes. The split exists because CLV is cheap per batch and dear per customer.
+reasons, next due time, snapshot decision), called at each scoring point in event-time order; it
+keeps what the valuation needs from that moment (the retail statistics, the open episode), so a
+customer scored twice in a batch is valued at each score's own state. `finish` values a chunk in
+one vectorised CLV call, assigns tiers and RFM segments against the versioned cut points, and
+lays out every row the processor writes. The split exists because CLV is cheap per batch and
+dear per customer.
 """
 
 from __future__ import annotations
@@ -103,6 +106,10 @@ class Scored:
     cause: Cause
     cause_event_id: str | None
     snapshot: SnapshotRow | None
+    retail: RetailStats | None = None  # the statistics at this score (the entry moves on)
+    episode: bool = False  # `open_episode` at this score
+    purchases: int = 0  # the profile's at this score (the KPI hook's state)
+    last_tx: int = 0
 
 
 def score_customer(
@@ -147,6 +154,10 @@ def score_customer(
         cause=cause,
         cause_event_id=cause_event_id,
         snapshot=snapshot,
+        retail=entry.retail,
+        episode=open_episode(profile),
+        purchases=profile.purchases,
+        last_tx=profile.last_tx,
     )
 
 
@@ -195,7 +206,8 @@ class BatchResult:
     """Everything a batch writes, one list per table."""
 
     profiles: list[tuple[str, int, bytes, bytes | None]] = field(default_factory=list)
-    records: list[ScoreRecord] = field(default_factory=list)
+    records: list[ScoreRecord] = field(default_factory=list)  # the last per customer
+    all_records: list[ScoreRecord] = field(default_factory=list)  # one per score, in order
     history: list[tuple[ScoreRecord, str | None, Why]] = field(default_factory=list)
     transitions: list[tuple[str, str, str | None, datetime]] = field(default_factory=list)
     due: list[tuple[str, int, datetime | None]] = field(default_factory=list)
@@ -204,18 +216,26 @@ class BatchResult:
 
 
 def finish(
-    scored: Sequence[Scored], clv: ClvParams, population: Population, opts: ScoreOptions
+    scored: Sequence[Scored],
+    clv: ClvParams,
+    population: Population,
+    opts: ScoreOptions,
+    *,
+    clv_params_id: int | None = None,
 ) -> BatchResult:
-    """Value the batch (one vectorised retail CLV call) and lay out the rows to write.
+    """Value a chunk (one vectorised retail CLV call) and lay out the rows to write.
 
     Tiers and value at risk come from ``opts.value.basis``: the value if retained by default,
-    so that the customers most at risk are not ranked least valuable for being at risk.
+    so that the customers most at risk are not ranked least valuable for being at risk. Each
+    record names the versions it used (model, ``clv_params_id``, ``population.version``). A
+    customer scored several times keeps every history row, transition, snapshot and message,
+    and one (the last) profile, latest-score and due row.
     """
-    retail_idx = [i for i, s in enumerate(scored) if not s.subscription and s.entry.retail]
+    retail_idx = [i for i, s in enumerate(scored) if not s.subscription and s.retail]
     summaries: list[RetailSummary] = [
-        observe(s.entry.retail, s.clock, clv.unit_days)
+        observe(s.retail, s.clock, clv.unit_days)
         for s in (scored[i] for i in retail_idx)
-        if s.entry.retail
+        if s.retail
     ]
     values: dict[int, tuple[float, float | None, float | None]] = dict(
         zip(retail_idx, retail_values(clv, summaries, opts.value), strict=True)
@@ -224,6 +244,9 @@ def finish(
         zip(retail_idx, retail_retained(clv, summaries, opts.value), strict=True)
     )
     out = BatchResult()
+    profiles: dict[str, tuple[str, int, bytes, bytes | None]] = {}
+    latest: dict[str, ScoreRecord] = {}
+    due: dict[str, tuple[str, int, datetime | None]] = {}
     for i, s in enumerate(scored):
         if s.subscription:
             v = subscription_value(
@@ -234,8 +257,9 @@ def finish(
         else:
             value = values.get(i, (0.0, None, None))
             retained = kept.get(i, 0.0)
+        value, retained = _money3(value), _money(retained)
         basis = retained if opts.value.basis == "retained" else value[0]
-        population.add(basis, s.rfm)
+        rfm = s.rfm
         rec = trusted(  # computed here; the consumers validate the message
             ScoreRecord,
             {
@@ -258,6 +282,11 @@ def finish(
                 "event_time": s.clock,
                 "cause": s.cause,
                 "cause_event_id": s.cause_event_id,
+                "clv_params_id": clv_params_id,
+                "cuts_version": population.version,
+                "rfm_recency_days": None if rfm is None else rfm.recency_days,
+                "rfm_frequency": None if rfm is None else rfm.frequency,
+                "rfm_monetary": None if rfm is None else rfm.monetary,
             },
         )
         entry = s.entry
@@ -265,12 +294,18 @@ def finish(
         if why is not None:
             out.history.append((rec, entry.last_score[1] if entry.last_score else None, why))
             entry.last_score = (s.probability, s.band)
-        retail = pickle.dumps(entry.retail, protocol=5) if entry.retail else None
-        out.profiles.append((s.customer_id, s.partition, entry.profile.to_bytes(), retail))
-        out.records.append(rec)
+        if s.customer_id not in profiles:  # the entry's state now: every later score's too
+            retail = pickle.dumps(entry.retail, protocol=5) if entry.retail else None
+            profiles[s.customer_id] = (
+                s.customer_id, s.partition, entry.profile.to_bytes(), retail
+            )  # fmt: skip
+        latest.pop(s.customer_id, None)
+        latest[s.customer_id] = rec
+        out.all_records.append(rec)
         if s.transition is not None:
             out.transitions.append((s.customer_id, s.transition[0], s.transition[1], s.clock))
-        out.due.append((s.customer_id, s.partition, s.due))
+        due.pop(s.customer_id, None)
+        due[s.customer_id] = (s.customer_id, s.partition, s.due)
         if s.snapshot is not None:
             out.snapshots.append(s.snapshot)
         published = Published(
@@ -281,11 +316,35 @@ def finish(
             entry.last_published,
             published,
             silence=s.cause == "silence",
-            open_episode=open_episode(entry.profile),
+            open_episode=s.episode,
         ):
             entry.last_published = published
             out.messages.append((rec, score_message(rec), score_msg_id(rec)))
+    out.profiles = list(profiles.values())
+    out.records = list(latest.values())
+    out.due = list(due.values())
     return out
+
+
+def _money(v: float) -> float:
+    """Values to a millionth: numpy's vectorised CLV may round the last bit of an element
+    differently with the array's length and position (the chunk), and a tier is a comparison
+    with a threshold that is some customer's value; rounding makes both batch-independent.
+
+    >>> _money(12.3456789012345), _money(0.1 + 0.2)
+    (12.345679, 0.3)
+    """
+    return round(v, 6)
+
+
+def _money3(
+    v: tuple[float, float | None, float | None],
+) -> tuple[float, float | None, float | None]:
+    return (
+        round(v[0], 6),
+        None if v[1] is None else round(v[1], 6),
+        None if v[2] is None else round(v[2], 6),
+    )
 
 
 def open_episode(profile: CustomerProfile) -> bool:

@@ -45,9 +45,7 @@ class ScoringSettings(CommonSettings):
     snapshot_gap_days: int = Field(
         7, ge=1, description="a label snapshot per customer at most every this many days (1: daily)"
     )
-    silence_limit: int = Field(5_000, ge=1)
     silence: bool = True  # the sweep; off only for tests that compare batchings
-    seed_population: int = Field(50_000, ge=0)  # stored values seeding the tier sketch (0: off)
     model_poll_s: float = Field(5.0, ge=0)
     max_records: int = Field(5_000, ge=1)
     max_wait_ms: int = Field(100, ge=1)

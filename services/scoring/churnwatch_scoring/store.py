@@ -69,34 +69,22 @@ async def load_watermarks(
     return {int(r[0]): r[1] for r in rows}
 
 
-async def sample_values(pg: Pg, basis: str, limit: int) -> list[float]:
-    """Up to ``limit`` stored values of the population, a random sample of ``latest_scores``:
-    the value basis (``retained`` → ``value_if_retained``, ``clv``) tiers are ranked by."""
-    column = {"retained": "value_if_retained", "clv": "clv"}[basis]
-    rows = await pg.fetch(
-        f"SELECT {column} FROM latest_scores WHERE {column} IS NOT NULL ORDER BY random() LIMIT $1",
-        limit,
-    )
-    return [float(r[0]) for r in rows]
+async def due_until(pg: Pg, watermarks: dict[int, datetime]) -> list[tuple[str, int, datetime]]:
+    """Every customer of each partition whose silence is due by that partition's watermark.
 
-
-async def due_customers(
-    pg: Pg, watermarks: dict[int, datetime], limit: int
-) -> list[tuple[str, int]]:
-    """Customers of each partition whose silence is due by its watermark, earliest first.
-
-    One index range scan per partition on ``(partition, due_at)``: never a full scan.
+    One index range scan per partition on ``(partition, due_at)``; no limit: the processor
+    rescores each at the record whose watermark crosses its due time, so a cap would make the
+    rescores depend on batch boundaries.
     """
     if not watermarks:
         return []
     rows = await pg.fetch(
-        "SELECT d.customer_id, d.partition FROM unnest($1::int[], $2::timestamptz[]) AS w(p, wm)"
-        " CROSS JOIN LATERAL (SELECT customer_id, partition, due_at FROM silence_due"
-        " WHERE partition = w.p AND due_at <= w.wm ORDER BY due_at LIMIT $3) d"
-        " ORDER BY d.partition, d.due_at, d.customer_id",
-        list(watermarks), list(watermarks.values()), limit,
+        "SELECT d.customer_id, d.partition, d.due_at FROM unnest($1::int[], $2::timestamptz[])"
+        " AS w(p, wm) CROSS JOIN LATERAL (SELECT customer_id, partition, due_at FROM silence_due"
+        " WHERE partition = w.p AND due_at <= w.wm) d",
+        list(watermarks), list(watermarks.values()),
     )  # fmt: skip
-    return [(str(r[0]), int(r[1])) for r in rows]
+    return [(str(r[0]), int(r[1]), r[2]) for r in rows]
 
 
 async def write_profiles(

@@ -64,6 +64,12 @@ class ScoreMessage(BaseModel):
     event_time: UtcTime = Field(description="Event time of the score (its cause's time).")
     cause: Literal["event", "silence"] = "event"
     cause_event_id: str | None = Field(None, description="The event scored; null for silence.")
+    clv_params_id: int | None = Field(
+        None, description="The clv_params row valued with; null: the published defaults."
+    )
+    cuts_version: int | None = Field(
+        None, description="The population_cuts version of tier and segment; null: none yet."
+    )
 
 
 SCORE_FIELDS: tuple[str, ...] = tuple(k for k in ScoreMessage.model_fields if k != "schema_version")
@@ -86,8 +92,10 @@ def encode_score(message: ScoreMessage) -> bytes:
     >>> at = datetime(2026, 3, 1, tzinfo=UTC)
     >>> m = ScoreMessage(customer_id="C-1", churn_probability=0.4, band="high", tier="gold",
     ...                  clv=300.0, value_at_risk=120.0, event_time=at)
-    >>> encode_score(m)[-74:]
-    b'"event_time":"2026-03-01T00:00:00Z","cause":"event","cause_event_id":null}'
+    >>> encode_score(m)[-115:-80]
+    b'"event_time":"2026-03-01T00:00:00Z"'
+    >>> encode_score(m)[-79:]
+    b'"cause":"event","cause_event_id":null,"clv_params_id":null,"cuts_version":null}'
     >>> decode_score(encode_score(m)) == m
     True
     """
@@ -112,6 +120,8 @@ def encode_score(message: ScoreMessage) -> bytes:
         "event_time": v["event_time"],
         "cause": v["cause"],
         "cause_event_id": v["cause_event_id"],
+        "clv_params_id": v["clv_params_id"],
+        "cuts_version": v["cuts_version"],
     }
     return orjson.dumps(doc, option=orjson.OPT_UTC_Z)
 

@@ -61,7 +61,7 @@ async def test_the_worker_switches_to_the_learned_model_and_keeps_the_last_good_
     topic = await topic_factory("sc.hot", partitions=1)
     group = unique("g")
     proc = ScoringProcessor(
-        ScoringConfig(group_id=group, silence=False, seed_population=0),
+        ScoringConfig(group_id=group, silence=False),
         models=ModelSource(poll_s=0.0),  # look for new rows at every batch
     )
     worker = Worker(

@@ -68,7 +68,7 @@ class FailingScoring(ScoringProcessor):
 
 def config(group: str) -> ScoringConfig:
     # no tier seeding from the stored population: the two runs share one database
-    return ScoringConfig(group_id=group, silence=False, seed_population=0)
+    return ScoringConfig(group_id=group, silence=False)
 
 
 @pytest.fixture

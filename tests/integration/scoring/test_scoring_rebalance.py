@@ -69,7 +69,7 @@ class SlowScoring(ScoringProcessor):
 def config(group: str) -> ScoringConfig:
     # no silence sweep (its scoring points depend on the batching) and no tier seeding from the
     # stored population (both runs share one database): the compared state is event-derived
-    return ScoringConfig(group_id=group, silence=False, seed_population=0)
+    return ScoringConfig(group_id=group, silence=False)
 
 
 async def state(db: AsyncEngine, run: str) -> dict[str, Any]:

@@ -80,6 +80,7 @@ def test_message_has_every_field_and_a_stable_id() -> None:
         "customer_id", "churn_probability", "band", "reasons", "clv", "clv_low", "clv_high",
         "value_if_retained", "tier", "lifecycle_stage", "rfm_segment", "value_at_risk",
         "business_model", "model_version", "event_time", "cause", "cause_event_id",
+        "clv_params_id", "cuts_version",
     }  # fmt: skip
     assert doc["reasons"] == [
         {"feature": "complaints_unresolved", "text": "3 unresolved complaints", "weight": 1.5}
@@ -126,13 +127,13 @@ def test_subscription_value_falls_with_risk() -> None:
 
 
 def test_population_is_bronze_until_known_then_ranks() -> None:
-    pop = Population(min_count=50, window=1000)
-    pop.refresh()
+    pop = Population()
     assert pop.tier(1e9).value == "bronze"
     assert pop.segment(RfmValues(1.0, 9.0, 900.0)) is None
-    for v in range(1, 201):
-        pop.add(float(v), RfmValues(float(v), float(v % 9), float(v)))
-    pop.refresh()
+    values = [float(v) for v in range(1, 201)]
+    rfm = [RfmValues(float(v), float(v % 9), float(v)) for v in range(1, 201)]
+    assert Population.from_values(1, values[:49], rfm[:49], min_count=50).thresholds is None
+    pop = Population.from_values(1, values, rfm, min_count=50)
     assert [pop.tier(x).value for x in (199.0, 180.0, 150.0, 20.0)] == [
         "platinum", "gold", "silver", "bronze",
     ]  # fmt: skip
@@ -192,11 +193,7 @@ def _subscriber(probability: float, basis: str, population: Population) -> Score
 
 
 def _known_population(top: float) -> Population:
-    pop = Population(min_count=50, window=10_000)
-    for v in range(1, 201):
-        pop.add(top * v / 200, None)
-    pop.refresh()
-    return pop
+    return Population.from_values(1, [top * v / 200 for v in range(1, 201)], [], min_count=50)
 
 
 def test_tiers_and_value_at_risk_rank_the_value_if_retained_by_default() -> None:

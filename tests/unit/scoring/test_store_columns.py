@@ -8,7 +8,8 @@ from churnwatch_scoring.records import ScoreRecord
 
 
 def test_every_record_field_is_a_column_of_its_type() -> None:
-    assert list(store._LATEST_TYPES) == [*SCORE_FIELDS, "partition"]
+    raw_rfm = ["rfm_recency_days", "rfm_frequency", "rfm_monetary"]  # what `cuts` ranks
+    assert list(store._LATEST_TYPES) == [*SCORE_FIELDS, "partition", *raw_rfm]
     assert set(ScoreRecord.model_fields) - set(store._LATEST_TYPES) == {"schema_version"}
     picked = {k: store._LATEST_TYPES[k] for k in ("partition", "reasons", "clv_low", "event_time")}
     assert picked == {

@@ -40,6 +40,8 @@ FIELDS: dict[str, Any] = {
     "lifecycle_stage": "at_risk", "rfm_segment": "at_risk", "value_at_risk": 50.4,
     "business_model": "retail", "model_version": "prior-v1", "event_time": AT, "cause": "event",
     "cause_event_id": "e-9",
+    "clv_params_id": 3,
+    "cuts_version": 12,
 }  # fmt: skip
 
 

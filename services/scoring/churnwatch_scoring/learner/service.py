@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from churnwatch.model import Label, ModelRecord, ModelState, Snapshot
 from churnwatch.profile import CustomerProfile
 from churnwatch.value import FitDidNotConverge, observe
+from churnwatch_runtime.db import raw_connection
+from churnwatch_scoring import cuts
 from churnwatch_scoring.learner import store
 from churnwatch_scoring.learner.clv import ClvFit, clv_due, fit_clv
 from churnwatch_scoring.learner.resolve import (
@@ -316,6 +318,19 @@ class Learner:
         log.info("clv params fitted", extra={"id": row_id, "customers": fit.customers})
         return fit
 
+    # -- population cut points ------------------------------------------------------------
+
+    async def refresh_cuts(self) -> int | None:
+        """A new ``population_cuts`` version when the global watermark entered a new UTC day
+        (`cuts.due`): tiers and segments move at event-time points, not with a worker's history."""
+        conn = self._require()
+        async with conn.begin():
+            pg = await raw_connection(conn)
+            watermark = await store.global_watermark(conn, self.settings.group_id)
+            if not cuts.due(await cuts.last_as_of(pg), watermark):
+                return None
+            return await cuts.publish(pg, self.settings.value_basis, watermark)
+
     # -- the loop ------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -331,6 +346,7 @@ class Learner:
             while not stop.is_set():
                 report = await self.cycle()
                 await self.refit_clv()
+                await self.refresh_cuts()
                 if time.monotonic() - last_status >= s.status_every_s:
                     last_status = time.monotonic()
                     self.log_status(report)

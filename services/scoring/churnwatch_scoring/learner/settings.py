@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -49,6 +51,9 @@ class LearnerSettings(CommonSettings):
     clv_min_repeat: int = Field(20, ge=1, description="customers with a repeat purchase needed")
     clv_chunk: int = Field(5000, ge=1, description="profiles read per query")
     clv_penalizer: float = Field(0.0, ge=0)
+    value_basis: Literal["retained", "clv"] = Field(
+        "retained", description="what tiers rank in population_cuts (the workers' value_basis)"
+    )
 
     def model(self) -> ModelConfig:
         """The `ModelConfig` of a fresh state (a restored checkpoint keeps its own)."""
