@@ -47,7 +47,7 @@ def test_a_valid_record_keyed_by_its_customer_is_an_event() -> None:
             b"C-1042",
             _value(1).replace(b'"event_id"', b'"source":"x","event_id"'),
             ["duplicate_key"],
-        ),  # noqa: E501
+        ),
         (b"C-1042", _value(1).replace(b"2026-", b"1970-"), ["too_old"]),
         (b"C-1042", b'{"event_type": "purchase"}', ["missing"]),
     ],
