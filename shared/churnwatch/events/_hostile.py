@@ -27,6 +27,7 @@ __all__ = [
     "utf8_error",
 ]
 
+
 def may_have_duplicate_keys(data: bytes, doc: Any) -> bool:
     """False only if the JSON text ``data`` (parsed as ``doc``) writes no key twice.
 
