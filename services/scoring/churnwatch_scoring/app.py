@@ -14,6 +14,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from churnwatch.model import LabelResolver, SnapshotPolicy
+from churnwatch.profile import ActivityVocabulary
 from churnwatch.storage import PublishPolicy
 from churnwatch_runtime.auth import Authenticator
 from churnwatch_runtime.db import make_engine
@@ -39,6 +40,9 @@ def build_processor(
         history_min_move=settings.history_min_move,
         snapshots=SnapshotPolicy(min_gap_days=settings.snapshot_gap_days),
         resolver=LabelResolver.for_horizon(settings.horizon_days),
+        activities=ActivityVocabulary(
+            tuple(name.strip() for name in settings.activities.split(",") if name.strip())
+        ),
         publish=PublishPolicy(
             settings.publish, settings.publish_min_move, settings.publish_min_value_move
         ),

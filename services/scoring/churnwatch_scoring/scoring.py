@@ -28,6 +28,7 @@ from churnwatch.model import (
     band_for,
 )
 from churnwatch.profile import (
+    ActivityVocabulary,
     CustomerProfile,
     Reason,
     RfmValues,
@@ -82,6 +83,7 @@ class ScoreOptions:
     resolver: LabelResolver = field(default_factory=LabelResolver)
     value: ValueSettings = field(default_factory=ValueSettings)
     publish: PublishPolicy = field(default_factory=PublishPolicy)
+    activities: ActivityVocabulary | None = None  # per-activity features (docs/profile.md)
 
 
 @dataclass(slots=True)
@@ -125,7 +127,7 @@ def score_customer(
 ) -> Scored:
     """Score ``entry`` at event time ``clock``; moves its lifecycle stage and snapshot day."""
     profile = entry.profile
-    x = features(profile, clock)
+    x = features(profile, clock, opts.activities)
     score = model.predict(x)
     band = band_for(score.probability, opts.bands).value
     tr = transition(profile, clock, band=band)

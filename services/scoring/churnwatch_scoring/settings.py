@@ -42,6 +42,11 @@ class ScoringSettings(CommonSettings):
     )
     publish_min_move: float = Field(0.02, gt=0, le=1, description="probability move (changes)")
     publish_min_value_move: float = Field(0.10, gt=0, description="relative value-at-risk move")
+    activities: str = Field(
+        "",
+        description="the business's top feature_use names (comma-separated) the model reads one"
+        " by one; every other name goes to 2 hashed buckets (docs/profile.md)",
+    )
     snapshot_gap_days: int = Field(
         7, ge=1, description="a label snapshot per customer at most every this many days (1: daily)"
     )

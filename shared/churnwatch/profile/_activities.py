@@ -63,8 +63,8 @@ def add_activity(p: CustomerProfile, name: str, count: float, t: int) -> None:
     table, ref = p.activities, p.activity_ref
     if t > ref:
         short, long = math.exp((ref - t) / _TAU_S), math.exp((ref - t) / _TAU_L)
-        for entry in table.values():
-            entry[0], entry[1] = f32(entry[0] * short), f32(entry[1] * long)
+        for values in table.values():
+            values[0], values[1] = f32(values[0] * short), f32(values[1] * long)
         p.activity_ref = t
         add_s = add_l = count
     else:  # a late event, decayed to the reference time
