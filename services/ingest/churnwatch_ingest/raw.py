@@ -4,13 +4,15 @@ Loop per fetched batch (up to ``raw_max_records`` records over all partitions):
 
 1. check every record (pure, `check_record`); a bad one becomes a dead letter, never an
    exception that stops the loop, so a poison record cannot stall its partition;
-2. reserve the valid events' ids in the idempotency store (same table as HTTP) — duplicates,
-   e.g. records re-delivered after a crash or rebalance, are dropped and counted;
+2. reserve the valid events' ids in the idempotency store (same table as HTTP), and one id per
+   dead letter naming where it was (`dead_letter_id`) — records re-delivered after a crash or
+   rebalance, and re-sent events, are dropped (events counted as duplicates);
 3. send all outputs, await every acknowledgement, commit the reservation, then commit the
    consumer offsets. On any failure: roll back, seek back to the batch's first offsets, retry.
 
-Delivery is at-least-once into Kafka (a crash between the acks and the commits re-publishes);
-the id reservation turns it into effectively-once whenever the database commit went through.
+Delivery is at-least-once into Kafka: a crash after the acks and before the database commit
+re-publishes that one batch (events and dead letters). Once the reservation is committed a
+re-delivered batch publishes nothing again, so the gap before the offset commit is harmless.
 """
 
 from __future__ import annotations
@@ -109,15 +111,14 @@ class RawValidator:
         now = datetime.now(UTC)
         plan = plan_batch(batch, now=now, limits=limits)
         ids = [e.event_id for _, e in plan.valid]
+        dead_ids = [dead_letter_id(r) for r, _ in plan.dead]
         sealed = await seal_events(self.keys, [e for _, e in plan.valid])  # before reserving
         values = dict(zip(ids, sealed, strict=True))
-        async with self._reserve(plan, now) as reservation:
-            fresh = [
-                (r, e)
-                for r, e in plan.valid
-                if reservation is None or e.event_id in reservation.new
-            ]
-            records = self._outputs(fresh, plan.dead, now, values)
+        async with self._reserve(ids, dead_ids, plan, now) as reservation:
+            new = None if reservation is None else reservation.new
+            fresh = [(r, e) for r, e in plan.valid if new is None or e.event_id in new]
+            dead = [d for d, i in zip(plan.dead, dead_ids, strict=True) if new is None or i in new]
+            records = self._outputs(fresh, dead, now, values)
             errors = await publish(
                 self.producer,
                 records,
@@ -128,7 +129,7 @@ class RawValidator:
             if failed:
                 raise RuntimeError(f"{failed} of {len(records)} outputs not acknowledged")
             if reservation is not None:  # after the acks, in the reservation's transaction
-                await quality.write(reservation.conn, _tally(plan, fresh, now))
+                await quality.write(reservation.conn, _tally(plan, fresh, dead, now))
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         try:
             await self.consumer.commit(offsets)
@@ -137,19 +138,19 @@ class RawValidator:
         m = self.metrics
         m.accepted.labels(SOURCE).inc(len(fresh))
         m.duplicates.labels(SOURCE).inc(plan.in_batch_duplicates + len(ids) - len(fresh))
-        for _, exc in plan.dead:
+        for _, exc in dead:  # a re-delivered dead letter was counted the first time
             m.rejected.labels(SOURCE, exc.reason).inc()
             m.dlq.labels(exc.reason).inc()
 
     def _reserve(
-        self, plan: Plan, now: datetime
+        self, ids: list[str], dead_ids: list[str], plan: Plan, now: datetime
     ) -> AbstractAsyncContextManager[Reservation | None]:
         if self.store is None:  # no database: counted in /metrics only (docs/ingest.md)
             return contextlib.nullcontext()
-        # even without valid records: the transaction carries the batch's data-quality counts
+        # even without records to reserve: the transaction carries the batch's quality counts
         return self.store.reserve(
-            [e.event_id for _, e in plan.valid],
-            [e.customer_id for _, e in plan.valid],
+            ids + dead_ids,
+            [e.customer_id for _, e in plan.valid] + [""] * len(dead_ids),
             received_at=now,
         )
 
@@ -270,18 +271,32 @@ async def raw_validator(
             await store.close()
 
 
+def dead_letter_id(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The idempotency id of a dead letter: where it was read. ``/`` cannot occur in an
+    ``event_id``, so it never collides with an event's id.
+
+    >>> from aiokafka import ConsumerRecord
+    >>> dead_letter_id(ConsumerRecord("cw.events.raw", 2, 41, 0, 0, None, b"x", None, 0, 1, []))
+    'dlq/cw.events.raw/2/41'
+    """
+    return f"dlq/{record.topic}/{record.partition}/{record.offset}"
+
+
 def _tally(
-    plan: Plan, fresh: Sequence[tuple[ConsumerRecord[bytes, bytes], Event]], now: datetime
+    plan: Plan,
+    fresh: Sequence[tuple[ConsumerRecord[bytes, bytes], Event]],
+    dead: Sequence[tuple[ConsumerRecord[bytes, bytes], EventRejected]],
+    now: datetime,
 ) -> Tally:
     """A batch's counts: accepted (published), duplicates (in the batch or reserved before),
-    dead letters by reason."""
+    dead letters by reason (those not dead-lettered before)."""
     tally = Tally(now.date(), "raw")
     new = {id(e) for _, e in fresh}
     for _, e in plan.valid:
         tally.add(e.source, "accepted" if id(e) in new else "duplicate")
     for e in plan.in_batch:
         tally.add(e.source, "duplicate")
-    for record, exc in plan.dead:
+    for record, exc in dead:
         tally.add(source_of_bytes(record.value), "dlq", exc.reason)
     return tally
 

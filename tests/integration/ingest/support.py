@@ -86,3 +86,27 @@ async def make_key(database_url: str, scopes: list[str]) -> str:
     finally:
         await engine.dispose()
     return key
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset (the next offset to be written)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, i) for i in range(PARTITIONS)]
+        return {tp.partition: n for tp, n in (await consumer.end_offsets(parts)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
+    """A consumer group's committed offsets on ``topic`` (0: none yet)."""
+    view = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await view.start()
+    try:
+        parts = [TopicPartition(topic, i) for i in range(PARTITIONS)]
+        return {tp.partition: (await view.committed(tp)) or 0 for tp in parts}
+    finally:
+        await view.stop()

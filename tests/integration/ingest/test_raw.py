@@ -7,12 +7,19 @@ import time
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from churnwatch.events import EventType
 from churnwatch_ingest import IngestMetrics, IngestSettings, dlq, run_raw_validator
+from churnwatch_ingest.raw import raw_validator
 from churnwatch_runtime.kafka import make_producer
-from tests.integration.ingest.support import PARTITIONS, event, read_topic
+from tests.integration.ingest.support import (
+    PARTITIONS,
+    committed_offsets,
+    end_offsets,
+    event,
+    read_topic,
+)
 from tests.support.infra import unique
 
 pytestmark = pytest.mark.integration
@@ -155,3 +162,63 @@ async def test_a_restarted_validator_resumes_after_the_committed_offsets(
     records = await read_topic(bootstrap, topics.events)
     ids = [orjson.loads(r.value)["event_id"] for r in records]
     assert ids == [f"{p}-{n}" for n in range(6)]
+
+
+class _Killed(Exception):
+    """Stands for the process dying at this point: nothing after it runs."""
+
+
+async def test_a_crash_between_the_database_commit_and_the_offset_commit_publishes_nothing_again(
+    ingest_settings: IngestSettings,
+) -> None:
+    """The validator dies after its reservation committed, before Kafka has the offsets: the next
+    owner reads the batch again and must publish neither its events (their ids are reserved)
+    nor its dead letters (reserved by where they were read, `raw.dead_letter_id`).
+
+    Planted bug caught: dead letters not reserved (each is on the DLQ twice)."""
+    settings = ingest_settings
+    bootstrap, topics = settings.kafka_bootstrap, settings.topics
+    p = unique("window")
+    raw: list[tuple[bytes | None, bytes | None]] = [
+        *((b"C-3", orjson.dumps(event(n, "C-3", prefix=p))) for n in range(4)),
+        (b"C-3", b"not json"),
+        (b"C-4", orjson.dumps(event(9, "C-3", prefix=p))),  # key_mismatch
+    ]
+    await _produce(bootstrap, topics.events_raw, raw)
+    async with raw_validator(settings) as validator:
+        batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        deadline = time.monotonic() + 30
+        while sum(len(r) for r in batch.values()) < len(raw):
+            assert time.monotonic() < deadline, batch
+            for tp, records in (await validator.consumer.getmany(timeout_ms=500)).items():
+                batch.setdefault(tp, []).extend(records)
+
+        async def killed(*_: object, **__: object) -> None:
+            raise _Killed
+
+        validator.consumer.commit = killed
+        with pytest.raises(_Killed):
+            await validator.process(batch, limits=settings.limits())
+    assert await committed_offsets(bootstrap, settings.raw_group_id, topics.events_raw) == {
+        i: 0 for i in range(PARTITIONS)
+    }
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_raw_validator(settings, stop))
+    try:
+        deadline = time.monotonic() + 60
+        ends = await end_offsets(bootstrap, topics.events_raw)
+        while await committed_offsets(bootstrap, settings.raw_group_id, topics.events_raw) != ends:
+            assert not task.done(), task
+            assert time.monotonic() < deadline, "the second validator never caught up"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    valid = await read_topic(bootstrap, topics.events)
+    assert sorted(orjson.loads(r.value)["event_id"] for r in valid) == [
+        f"{p}-{n}" for n in range(4)
+    ]
+    dead = await read_topic(bootstrap, topics.events_dlq)
+    assert sorted(dict(r.headers)[dlq.REASON] for r in dead) == [b"invalid_json", b"key_mismatch"]
