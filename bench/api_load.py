@@ -7,9 +7,10 @@ the API's reads touch, shaped as the services write it:
   distributions) and ``customer_profiles`` (real encoded profiles, ~400 bytes each);
 - ``tasks`` (half the high/critical customers: open, assigned, in progress, or closed over the
   last 180 days), ``exposures`` (one per task), ``score_history`` (two rows per customer);
-- ``kpi_daily`` for 180 days and ``kpi_totals``: the rows the scoring worker's pure delta logic
-  (`churnwatch.kpis.batch_deltas`) produces for a day of moves and events on 6 partitions, so the
-  set of (cut, cut value, metric, partition) keys per day is the real one.
+- ``kpi_daily`` for 180 days (and its ``kpi_day_stamp``) and ``kpi_totals``: the rows the
+  scoring worker's pure delta logic (`churnwatch.kpis.batch_deltas`) produces for a day of moves
+  and events on 6 partitions, so the set of (cut, cut value, metric, partition) keys per day is
+  the real one.
 
 The database is reusable: a marker table records the size and seed loaded, and a second call
 with the same ones returns at once (``False``). Ids are ``C-0000000`` … so a benchmark can pick
@@ -36,7 +37,7 @@ PARTITIONS = 6
 CHUNK = 100_000
 MARKER = "bench_api_loaded"
 TABLES = ("latest_scores", "customer_profiles", "tasks", "exposures", "score_history",
-          "kpi_daily", "kpi_totals")  # fmt: skip
+          "kpi_daily", "kpi_day_stamp", "kpi_totals")  # fmt: skip
 BANDS = (0.15, 0.35, 0.6)  # medium, high, critical thresholds (scoring's defaults)
 SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising", "need_attention",
             "about_to_sleep", "at_risk", "cannot_lose_them", "hibernating", "lost")  # fmt: skip
@@ -236,6 +237,10 @@ async def _kpis(conn: Any, rnd: random.Random, customers: int) -> None:
         daily += [(*key, value) for key, value in batch_deltas(moves, facts).sorted_daily()]
     await conn.copy_records_to_table("kpi_daily", records=daily, columns=[
         "cut", "day", "cut_value", "metric", "partition", "value"])  # fmt: skip
+    await conn.execute(  # the days' change stamps, as scoring writes them beside the deltas
+        "INSERT INTO kpi_day_stamp (day, partition, version)"
+        " SELECT day, partition, pg_current_xact_id()::text::bigint FROM kpi_daily GROUP BY 1, 2"
+    )
     sample = 20_000
     totals: dict[tuple[str, str, str, int], float] = {}
     for i in range(sample):

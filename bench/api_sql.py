@@ -1,6 +1,6 @@
 """The bare SQL behind three API reads, through asyncpg directly: the ceiling `bench_api` puts
 beside each endpoint's latency. Statements are imported from the API's store modules where they
-are module constants; the KPI ones are copies of `churnwatch_api.store.kpis` (keep in step)."""
+are module constants; the task KPI ones are copies of `churnwatch_api.store.kpis` (keep in step)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from churnwatch_alerts.worktasks import TASK_COLUMNS
 from churnwatch_api.store.at_risk import AtRiskFilter, build_query
 from churnwatch_api.store.customers import ACTIONS, SCORE
+from churnwatch_api.store.kpis import DAYS, HEAD
 
 
 async def customer(pg: Any, customer_id: str) -> None:
@@ -32,20 +33,24 @@ async def at_risk(pg: Any, bands: list[str], tier: str) -> None:
     await pg.fetch(sql, *params)
 
 
-async def kpis(pg: Any, first: date, last: date) -> None:
-    """``GET /v1/kpis`` (cut all): newest day, totals, deltas since the day before ``first``,
-    and the task KPIs of the window."""
-    await pg.fetchval("SELECT max(day) FROM kpi_daily WHERE cut = 'all'")
-    await pg.fetch(
-        "SELECT cut_value, metric, sum(value) FROM kpi_totals WHERE cut = $1"
-        " AND metric LIKE ANY($2::text[]) GROUP BY 1, 2",
-        "all", ["%"],
-    )  # fmt: skip
-    await pg.fetch(
-        "SELECT day, cut_value, metric, sum(value) FROM kpi_daily WHERE cut = $1"
-        " AND day >= $2 AND metric LIKE ANY($3::text[]) GROUP BY 1, 2, 3",
-        "all", first - timedelta(days=1), ["%"],
-    )  # fmt: skip
+async def touch(pg: Any, days: list[date]) -> None:
+    """Move the change stamps of ``days`` as a scoring batch writing to them would."""
+    await pg.execute(
+        "UPDATE kpi_day_stamp SET version = pg_current_xact_id()::text::bigint"
+        " WHERE day = ANY($1::date[])",
+        days,
+    )
+
+
+async def kpis(pg: Any, first: date, last: date, changed: list[date]) -> None:
+    """``GET /v1/kpis`` (cut all) with ``changed`` days moved since its last call: totals and
+    the window's day stamps, the changed days' deltas in the same snapshot, and the task KPIs of
+    the window (the API caches the other days: `churnwatch_api.store.kpis.DayCache`)."""
+    await pg.fetch(HEAD, "all", first - timedelta(days=1))
+    if changed:
+        async with pg.transaction(isolation="repeatable_read", readonly=True):
+            await pg.fetch(HEAD, "all", first - timedelta(days=1))
+            await pg.fetch(DAYS, "all", changed)
     lo = datetime.combine(first, time(), UTC)
     hi = datetime.combine(last + timedelta(days=1), time(), UTC)
     await pg.fetch(

@@ -71,8 +71,11 @@ def batch_deltas(moves: Sequence[Move], facts: Sequence[EventFact]) -> Deltas:
     # most scores move only amounts: summed per (cuts, day, partition) first, keys built once
     # per group instead of per customer (the hook was 16% of scoring's batch time without it)
     amounts: dict[tuple[tuple[tuple[str, str], ...], date, int], list[float]] = {}
+    daily, get = out.daily, out.daily.get  # inlined `Deltas.add`: ~70,000 calls a batch
     for m in moves:
         old, new = m.old, m.new
+        if old is new:
+            continue  # unchanged: the hook passes the stored state itself (no delta, no flow)
         if old is None or not same_cells(old, new):
             _state_move(out, m)
             continue
@@ -101,9 +104,11 @@ def batch_deltas(moves: Sequence[Move], facts: Sequence[EventFact]) -> Deltas:
         state = m.old or m.new  # cut by the customer's state when the event happened
         cuts = (*state.cuts()[:3], ("source", f.source))
         previous = last.get(f.customer_id, m.old.last_purchase if m.old else None)
+        part = f.partition
         for day, metric, amount in event_flows(f, previous):
             for cut, value in cuts:
-                out.add(cut, value, metric, day, f.partition, amount)
+                dk = (cut, day, value, metric, part)
+                daily[dk] = get(dk, 0.0) + amount
         if f.kind == "purchase":
             last[f.customer_id] = f.day
     return out
@@ -111,10 +116,12 @@ def batch_deltas(moves: Sequence[Move], facts: Sequence[EventFact]) -> Deltas:
 
 def _state_move(out: Deltas, m: Move) -> None:
     old, new, day, part = m.old, m.new, m.day, m.partition
+    daily, totals = out.daily, out.totals
     for (cut, value, metric), amount in state_delta(old, new).items():
-        out.add(cut, value, metric, day, part, amount)
-        k = (cut, value, metric, part)
-        out.totals[k] = out.totals.get(k, 0.0) + amount
+        k = (cut, day, value, metric, part)
+        daily[k] = daily.get(k, 0.0) + amount
+        k2 = (cut, value, metric, part)
+        totals[k2] = totals.get(k2, 0.0) + amount
     cuts = (old or new).cuts()
     flows: list[tuple[str, float]] = []
     if old is None or old.stage != new.stage:

@@ -99,7 +99,7 @@ async def kpis(
     engine: EngineDep, _: Reader, from_: FromQ = None, to: ToQ = None, cut: Cut = "all"
 ) -> KpiReport:
     """Every KPI available for ``cut``, one point per day; the others are listed with why not."""
-    first, last = _window(from_, to, await store.last_day(engine))
+    first, last = _window(from_, to, None if to else await store.last_day(engine))
     days = days_between(first, last)
     out: list[Kpi] = []
     # the task counts on a second pooled connection meanwhile (latency: the longer of the two)
@@ -140,7 +140,8 @@ async def kpis(
 
 
 def _points(cut_value: str, days: list[date], values: list[float | None]) -> Series:
-    points = [Point(day=d, value=v) for d, v in zip(days, values, strict=True)]
+    # ~1,400 points a 90-day report, built from typed values: not validated again (-2 ms)
+    points = [Point.model_construct(day=d, value=v) for d, v in zip(days, values, strict=True)]
     return Series(cut_value=cut_value, points=points)
 
 
@@ -273,7 +274,7 @@ STAGES = ("new", "active", "repeat", "at_risk", "lapsed", "churned", "reactivate
     "/v1/kpis/funnel", summary="Lifecycle funnel and exit reasons", response_model_by_alias=True
 )
 async def funnel(engine: EngineDep, _: Reader, from_: FromQ = None, to: ToQ = None) -> Funnel:
-    first, last = _window(from_, to, await store.last_day(engine))
+    first, last = _window(from_, to, None if to else await store.last_day(engine))
     now = await store.totals(engine, "all", "stage:")
     flows = await store.flows(engine, "all", first, last, ("entered:", "exit:"))
     stages = [

@@ -7,8 +7,11 @@ Nothing here scans the customer population: ``kpi_totals`` is a few rows per cut
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,33 +33,98 @@ async def last_day(engine: AsyncEngine) -> date | None:
     """The newest event day with any aggregate (the default end of a window)."""
     async with engine.connect() as conn:
         pg = await raw_connection(conn)
-        value = await pg.fetchval("SELECT max(day) FROM kpi_daily WHERE cut = 'all'")
+        value = await pg.fetchval("SELECT max(day) FROM kpi_day_stamp")
     return value if isinstance(value, date) else None
 
 
-async def aggregates(
-    engine: AsyncEngine, cut: str, since: date, metrics: tuple[str, ...] = ()
-) -> Aggregates:
-    """Totals of ``cut`` and its deltas on ``since`` and after (``metrics``: prefixes, all if
-    empty), summed over partitions."""
-    out = Aggregates()
-    like = [f"{m}%" for m in metrics] or ["%"]
+Stamp = str
+"""A day's change stamp: max, sum and count of its partitions' writer xids (any write moves it)."""
+DayRows = dict[tuple[str, str], float]
+"""(cut value, metric) → the day's delta, summed over partitions."""
+
+# the totals of a cut and the stamps of the days from ``since`` on, in one statement (one
+# snapshot): stamp rows carry a NULL cut value
+HEAD = (
+    "SELECT NULL::date, cut_value, metric, sum(value), NULL FROM kpi_totals WHERE cut = $1"
+    " GROUP BY 2, 3 UNION ALL SELECT day, NULL, NULL, NULL,"
+    " max(version)::text || ':' || sum(version)::text || ':' || count(*)::text"
+    " FROM kpi_day_stamp WHERE day >= $2 GROUP BY day"
+)
+DAYS = (
+    "SELECT day, cut_value, metric, sum(value) FROM kpi_daily WHERE cut = $1"
+    " AND day = ANY($2::date[]) GROUP BY 1, 2, 3"
+)
+
+
+class DayCache:
+    """Each (cut, day)'s summed ``kpi_daily`` rows with the stamp they were read at, per engine
+    (one database): a request re-reads only the days scoring wrote since. Bounded: the least
+    recently used days go first."""
+
+    def __init__(self, max_days: int = 1_024) -> None:
+        self.max_days = max_days
+        self._days: OrderedDict[tuple[str, date], tuple[Stamp, DayRows]] = OrderedDict()
+
+    def get(self, cut: str, day: date, stamp: Stamp) -> DayRows | None:
+        hit = self._days.get((cut, day))
+        if hit is None or hit[0] != stamp:
+            return None
+        self._days.move_to_end((cut, day))
+        return hit[1]
+
+    def put(self, cut: str, day: date, stamp: Stamp, rows: DayRows) -> None:
+        self._days[(cut, day)] = (stamp, rows)
+        self._days.move_to_end((cut, day))
+        while len(self._days) > self.max_days:
+            self._days.popitem(last=False)
+
+
+_CACHES: WeakKeyDictionary[AsyncEngine, DayCache] = WeakKeyDictionary()
+
+
+def day_cache(engine: AsyncEngine) -> DayCache:
+    """The cache of ``engine``'s database (gone with the engine)."""
+    cache = _CACHES.get(engine)
+    if cache is None:
+        cache = _CACHES[engine] = DayCache()
+    return cache
+
+
+def _head(rows: list[Any]) -> tuple[dict[tuple[str, str], float], dict[date, Stamp]]:
+    totals: dict[tuple[str, str], float] = {}
+    stamps: dict[date, Stamp] = {}
+    for r in rows:
+        if r[1] is None:
+            stamps[r[0]] = r[4]
+        else:
+            totals[(r[1], r[2])] = float(r[3])
+    return totals, stamps
+
+
+async def aggregates(engine: AsyncEngine, cut: str, since: date) -> Aggregates:
+    """Totals of ``cut`` and its deltas on ``since`` and after, summed over partitions.
+
+    Steady state: one statement (totals and stamps); the days whose stamp moved (or not cached
+    yet) are read in the same repeatable-read snapshot as the totals they are levelled against.
+    """
+    cache = day_cache(engine)
     async with engine.connect() as conn:
         pg = await raw_connection(conn)
-        for r in await pg.fetch(
-            "SELECT cut_value, metric, sum(value) FROM kpi_totals WHERE cut = $1"
-            " AND metric LIKE ANY($2::text[]) GROUP BY 1, 2",
-            cut, like,
-        ):  # fmt: skip
-            out.totals[(r[0], r[1])] = float(r[2])
-            out.cut_values.add(r[0])
-        for r in await pg.fetch(
-            "SELECT day, cut_value, metric, sum(value) FROM kpi_daily WHERE cut = $1"
-            " AND day >= $2 AND metric LIKE ANY($3::text[]) GROUP BY 1, 2, 3",
-            cut, since, like,
-        ):  # fmt: skip
-            out.daily[(r[0], r[1], r[2])] = float(r[3])
-            out.cut_values.add(r[1])
+        totals, stamps = _head(await pg.fetch(HEAD, cut, since))
+        if any(cache.get(cut, d, s) is None for d, s in stamps.items()):
+            async with pg.transaction(isolation="repeatable_read", readonly=True):
+                totals, stamps = _head(await pg.fetch(HEAD, cut, since))
+                missing = [d for d, s in stamps.items() if cache.get(cut, d, s) is None]
+                read: dict[date, DayRows] = {d: {} for d in missing}
+                for r in await pg.fetch(DAYS, cut, missing):
+                    read[r[0]][(r[1], r[2])] = float(r[3])
+            for d, day_rows in read.items():
+                cache.put(cut, d, stamps[d], day_rows)
+    out = Aggregates(totals=totals, cut_values={cv for cv, _ in totals})
+    for d, s in stamps.items():
+        for (cv, metric), x in (cache.get(cut, d, s) or {}).items():
+            out.daily[(d, cv, metric)] = x
+            out.cut_values.add(cv)
     return out
 
 
