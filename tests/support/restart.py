@@ -345,3 +345,54 @@ def diff(a: Snapshot, b: Snapshot) -> dict[str, dict[str, int]]:
 
 def differing_customers(d: dict[str, dict[str, int]], table: str, column: str) -> int:
     return d.get(table, {}).get(column, 0) + d.get(table, {}).get("<missing>", 0)
+
+
+# -- the alerts service on a run's scores --------------------------------------------------------
+
+TASK_COLUMNS = (
+    "task_id, customer_id, playbook_id, playbook_version, action_type, state, priority,"
+    " value_at_risk, churn_probability, tier, reasons, team, recover_band, below_since"
+)  # the decisions; assignee, created_at, sla_due_at … follow the wall clock
+
+
+async def alerts_decisions(run: Run, bootstrap: str, workdir: Path) -> Snapshot:
+    """Run ``python -m churnwatch_alerts`` on ``run``'s ``cw.scores`` (and database) until it has
+    consumed the topic; its tasks and the ``cw.actions`` ids with their values (no issue time)."""
+    actions = f"{run.scores_topic}.actions"
+    await ensure_topics(bootstrap, [actions], partitions=1)
+    consumer = AIOKafkaConsumer(run.scores_topic, bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+    finally:
+        await consumer.stop()
+    total = sum(ends.values())
+    group = f"restart-alerts-{run.name}"
+    env = {
+        **os.environ, "PYTHONUNBUFFERED": "1", "CW_KAFKA_BOOTSTRAP": bootstrap,
+        "DATABASE_URL": run.url, "CW_TOPIC_SCORES": run.scores_topic, "CW_TOPIC_ACTIONS": actions,
+        "CW_ALERTS_GROUP_ID": group, "CW_ALERTS_PORT": str(free_port()),
+        "CW_LOG_LEVEL": "WARNING", "CW_METRICS_AUTH": "off",
+    }  # fmt: skip
+    with (workdir / f"{run.name}-alerts.log").open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "churnwatch_alerts"], cwd=ROOT, stdout=out,
+            stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    pg = await asyncpg.connect(asyncpg_dsn(run.url))
+    try:
+        try:
+            await _until(_done(pg, group, total), proc, 1800)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        tasks = await pg.fetch(f"SELECT {TASK_COLUMNS} FROM tasks")
+    finally:
+        await pg.close()
+    out_: Snapshot = {"tasks": {r["task_id"]: dict(r.items()) for r in tasks}}
+    sent = await read_scores(bootstrap, actions)
+    for doc in sent.values():
+        if isinstance(doc["value"], dict):
+            doc["value"].pop("issued_at", None)
+    out_["cw.actions"] = sent
+    return out_
