@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from churnwatch.events import parse_event
+from churnwatch.messages import decode_action
 from churnwatch.privacy import strip_sealed
 from churnwatch_runtime.infra._proc import free_port
 from churnwatch_runtime.infra.postgres import with_local_password
@@ -40,7 +41,11 @@ def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "CW_INFRA": "local",
         "CW_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_port}",
         "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/churnwatch",
+        # every port the demo opens, so it never meets a demo or test of someone else
         "CW_INGEST_PORT": str(free_port()),
+        "CW_INGEST_RAW_METRICS_PORT": str(free_port()),
+        "CW_SCORING_PORT": str(free_port()),
+        "CW_ALERTS_PORT": str(free_port()),
         "CW_API_PORT": str(free_port()),
         "CW_DEMO_HISTORY_DAYS": str(HISTORY_DAYS),
     }
@@ -85,7 +90,9 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
         await consumer.stop()
     # the history, then ~100 events/s for 20 s: allow for the start-up and the broker's pace
     assert len(values) >= 500
-    times = [parse_event(v, now=_far()).occurred_at for v in (values[0], values[-1])]
+    # partition by partition, so the first and last in event time, not in reading order
+    occurred = sorted(parse_event(v, now=_far()).occurred_at for v in values)
+    times = [occurred[0], occurred[-1]]
     today = datetime.combine(started.date(), datetime.min.time(), tzinfo=UTC)
     assert today - timedelta(days=HISTORY_DAYS) <= times[0] < today  # the replayed past
     assert started <= times[1] <= datetime.now(UTC)  # then live, on the wall clock
@@ -108,12 +115,42 @@ async def test_the_demo_streams_simulated_customers_through_ingest(
     scored = fetch(db_url, "SELECT band, count(*) AS n FROM latest_scores GROUP BY 1")
     assert sum(r["n"] for r in scored) > 10
     assert {r["band"] for r in scored} <= {"low", "medium", "high", "critical"}
+
+    # alerts acted on the scores: tasks in the database, actions on cw.actions. Here they are
+    # service-recovery tasks and offers, no save-team call: that needs a gold or platinum
+    # customer, and tiers need the learner's population cuts, which the demo's learner does not
+    # publish today (its default CW_LEARNER_GROUP_ID, cw-scoring, is not the workers' group,
+    # scoring: it sees no watermark). Assert a save-team task here once that is fixed.
+    tasks = fetch(db_url, "SELECT task_id, team, action_type FROM tasks")
+    decoded = [decode_action(v) for v in await _read(demo_env["CW_KAFKA_BOOTSTRAP"], "cw.actions")]
+    assert tasks, "no task in the tasks table"
+    assert decoded, "no action on cw.actions"
+    assert {t["task_id"] for t in tasks} <= {a.action_id for a in decoded}  # each one sent
+    assert {"offer", *(t["action_type"] for t in tasks)} <= {a.action_type for a in decoded}
+
     wide = {**demo_env, "COLUMNS": "200"}  # a terminal's width: rich wraps headers at 80
     for view in ("at-risk", "tasks"):
         cli = [sys.executable, "-m", "churnwatch_runtime.cli", view, "--limit", "5"]
         shown = subprocess.run(cli, env=wide, capture_output=True, text=True, timeout=60)
         assert shown.returncode == 0, shown.stderr
         assert "customer" in shown.stdout
+
+
+async def _read(bootstrap: str, topic: str) -> list[bytes]:
+    """Every value on ``topic`` (the demo has stopped: nothing more comes)."""
+    consumer = make_consumer(bootstrap, topic, group_id=f"e2e-{topic}")
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        for _ in range(20):
+            batch = await consumer.getmany(timeout_ms=1000)
+            got = [r.value for rs in batch.values() for r in rs if r.value is not None]
+            if not got and values:
+                break
+            values += got
+    finally:
+        await consumer.stop()
+    return values
 
 
 def _far() -> datetime:
