@@ -82,3 +82,24 @@ async def test_too_few_customers_publish_nothing(db: AsyncEngine) -> None:
         pg = await store.raw(conn)
         assert await cuts.publish(pg, "retained", AT) is None
         assert await pg.fetchval("SELECT count(*) FROM population_cuts") == 0
+
+
+async def test_the_learner_publishes_once_per_event_time_day(db: AsyncEngine) -> None:
+    from tests.integration.scoring.test_learner import DAY, set_watermark, started
+
+    await fill(db, 300)
+    learner = await started(db)
+    try:
+        assert await learner.refresh_cuts() is None  # no watermark yet: nothing to date it by
+        await set_watermark(db, AT + DAY / 2)
+        first = await learner.refresh_cuts()
+        await set_watermark(db, AT + DAY * 0.9)  # the same UTC day: no new version
+        same_day = await learner.refresh_cuts()
+        await set_watermark(db, AT + DAY * 1.1)
+        next_day = await learner.refresh_cuts()
+    finally:
+        await learner.close()
+    assert first is not None
+    assert same_day is None
+    assert next_day is not None
+    assert next_day > first
