@@ -123,7 +123,7 @@ def _metrics(out: dict[str, Any]) -> list[Metric]:
                 peer=Reference(
                     "every score", round(after.scores / after.events, 3), "messages/event"
                 ),
-                notes="CW_SCORING_PUBLISH=changes (storage.PublishPolicy), 10k customers.",
+                notes=f"CW_SCORING_PUBLISH=changes (PublishPolicy), {after.customers:,} customers.",
             )
         )
     sized = [(k, v) for k, v in out.items() if k in ("10k", "100000", "1000000")]
