@@ -148,7 +148,7 @@ class Final:
     events: dict[str, int]  # customer → profile.events
     scores: dict[str, tuple[Any, ...]]
     model_versions: Counter[str]
-    tasks: list[str]
+    tasks: list[tuple[str, str, str]]  # (task id, customer, playbook)
     exposures: list[str]
     deliveries: dict[tuple[str, str], str]  # (action, endpoint) → status
     actions: Counter[str]  # action id → messages on cw.actions
@@ -166,7 +166,8 @@ async def final(r: Run, lag: dict[str, int]) -> Final:
             "SELECT customer_id, state FROM customer_profiles")}  # fmt: skip
         cols = ", ".join(SCORE_COLUMNS)
         rows = await conn.fetch(f"SELECT customer_id, model_version, {cols} FROM latest_scores")
-        tasks = [x[0] for x in await conn.fetch("SELECT task_id FROM tasks")]
+        tasks = [(x[0], x[1], x[2]) for x in await conn.fetch(
+            "SELECT task_id, customer_id, playbook_id FROM tasks")]  # fmt: skip
         exposures = [x[0] for x in await conn.fetch("SELECT action_id FROM exposures")]
         deliveries = {(a, e): s for a, e, s in await conn.fetch(
             "SELECT action_id, endpoint_id, status FROM webhook_deliveries")}  # fmt: skip

@@ -70,10 +70,14 @@ def compare(clean: Final, hit: Final, r: Run, clean_run: Run) -> Comparison:
                 cols["(missing row)"] += 1
             else:
                 cols.update(n for n, x, y in zip(SCORE_COLUMNS, a, b, strict=True) if x != y)
-    task_ids = Counter(hit.tasks)
-    dup_tasks = sum(n - 1 for n in task_ids.values() if n > 1)
-    # a save team given the same task twice: a task the clean run did not create either
-    extra_tasks = set(hit.tasks) - set(clean.tasks)
+    task_ids = Counter(t for t, _, _ in hit.tasks)
+    # the same task twice: an id twice, or a (customer, playbook) with two or more tasks where
+    # the clean run had fewer (a task for another trigger is a difference, not a duplicate)
+    pairs, clean_pairs = (Counter((c, p) for _, c, p in f.tasks) for f in (hit, clean))
+    dup_tasks = sum(n - 1 for n in task_ids.values() if n > 1) + sum(
+        n - clean_pairs[k] for k, n in pairs.items() if n > 1 and n > clean_pairs[k]
+    )
+    clean_ids, hit_ids = {t for t, _, _ in clean.tasks}, set(task_ids)
     by_action = Counter(a for a, _ in hit.action_msgs)
     return Comparison(
         faults=[f for _, f, _ in r.feed.fired],
@@ -81,7 +85,7 @@ def compare(clean: Final, hit: Final, r: Run, clean_run: Run) -> Comparison:
         erased=len(r.feed.erased),
         lost=lost,
         doubled=doubled,
-        duplicate_tasks=dup_tasks + len(extra_tasks),
+        duplicate_tasks=dup_tasks,
         profiles_differ=sum(
             1
             for c in set(clean.profiles) | set(hit.profiles)
@@ -90,8 +94,8 @@ def compare(clean: Final, hit: Final, r: Run, clean_run: Run) -> Comparison:
         scores_differ=differ,
         score_columns=cols,
         model_versions=(dict(clean.model_versions), dict(hit.model_versions)),
-        tasks_missing=len(set(clean.tasks) - set(hit.tasks)),
-        tasks_extra=len(extra_tasks),
+        tasks_missing=len(clean_ids - hit_ids),
+        tasks_extra=len(hit_ids - clean_ids),
         actions_missing=len(set(clean.actions) - set(hit.actions)),
         actions_extra=len(set(hit.actions) - set(clean.actions)),
         action_dup_ids=sum(1 for n in by_action.values() if n > 1),
@@ -133,7 +137,7 @@ def table(c: Comparison) -> str:
         ("actions re-published (same msg)", f"{c.action_republished}"),
         ("webhook rows differing", f"{c.deliveries_differ}"),
         ("receiver: missing / 2xx twice", f"{c.receiver_missing} / {c.receiver_twice}"),
-        ("lag at end (faults run)", f"{c.lag_faults}"),
+        ("lag at end clean / faults", f"{c.lag_clean} / {c.lag_faults}"),
         ("unplanned exits (restarted)", f"{c.unplanned_exits}"),
         ("seconds clean / faults", f"{c.seconds[0]:.0f} / {c.seconds[1]:.0f}"),
         ("feed", f"{c.feed}"),
