@@ -24,7 +24,9 @@ class LearnerSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="CW_LEARNER_", extra="ignore")
 
     group_id: str = Field(
-        "cw-scoring", description="scoring workers' group in partition_watermarks"
+        "scoring",
+        description="the scoring workers' group (CW_SCORING_GROUP_ID) in partition_watermarks:"
+        " the learner takes its watermark, labels and cut points from that group's rows",
     )
     lock_key: int = Field(0x63776C6E, description="PostgreSQL advisory lock: one active learner")
     standby_poll_s: float = Field(5.0, gt=0, description="how often a standby tries the lock")
