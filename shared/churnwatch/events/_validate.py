@@ -33,7 +33,9 @@ __all__ = [
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 _SNIFF_MAX_BYTES = 1 << 20  # an oversized event is still parsed for its keys up to this size
-MIN_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+MIN_OCCURRED_AT = datetime(1990, 1, 1, tzinfo=UTC)
+"""Default floor of ``occurred_at``: rejects placeholder dates (year 1, the 1970 epoch) and
+still takes real histories such as the CDNOW data set (1997-98) that `churnwatch replay` sends."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class ValidationLimits:
         >>> from datetime import UTC
         >>> now = datetime(2026, 3, 1, tzinfo=UTC)
         >>> ValidationLimits().earliest(now).isoformat()
-        '2000-01-01T00:00:00+00:00'
+        '1990-01-01T00:00:00+00:00'
         >>> ValidationLimits(max_age=timedelta(days=365)).earliest(now).isoformat()
         '2025-03-01T00:00:00+00:00'
         """

@@ -42,7 +42,7 @@ def rejection(raw: Any, **limits: Any) -> EventRejected:
 def test_default_or_epoch_dates_are_too_old(when: str) -> None:
     exc = rejection(orjson.dumps(example(occurred_at=when)))
     assert [(e.field, e.code) for e in exc.errors] == [("occurred_at", "too_old")]
-    assert "2000-01-01" in exc.errors[0].message
+    assert "1990-01-01" in exc.errors[0].message
 
 
 def test_the_window_is_configurable() -> None:
