@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.faults_infra import Cluster, Receiver, Supervisor, serve, service_env, topics_of
+from bench.infra import wait_ready
 
 KILLS = ("ingest", "ingest-raw", "scoring", "learner", "alerts")
 FAULTS = (
@@ -171,7 +172,7 @@ async def run(
         r = Run(cfg, cluster, db_url, env, sup, receiver, await _key(db_url))
         for service in ("ingest", "ingest-raw", "scoring", "learner", "alerts"):
             sup.start(service)
-        await _ready(f"http://127.0.0.1:{ports['ingest']}/readyz")
+        await wait_ready(f"http://127.0.0.1:{ports['ingest']}/readyz", None, timeout=120)
         started = time.perf_counter()
         total = sum(len(d) for d in days)
         plan = schedule(cfg.seed, total) if faults else []
@@ -217,21 +218,6 @@ async def _add_endpoint(db_url: str, url: str) -> None:
         )
     finally:
         await conn.close()
-
-
-async def _ready(url: str, timeout: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
-    raise TimeoutError(f"{url} not ready")
 
 
 async def _supervise(sup: Supervisor) -> None:

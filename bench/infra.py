@@ -90,14 +90,15 @@ def service(
                 proc.wait()
 
 
-async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    """Poll ``url`` (a ``/readyz``) until it answers 200; fail at once if ``proc`` exits."""
+async def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 90) -> None:
+    """Poll ``url`` (a ``/readyz``) until it answers 200; fail at once if ``proc`` exits
+    (None: a supervisor restarts the process, so an exit is only a wait)."""
     import httpx
 
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
+            if proc is not None and proc.poll() is not None:
                 raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
             try:
                 if (await client.get(url)).status_code == 200:
