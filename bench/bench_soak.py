@@ -89,11 +89,11 @@ async def _measure(ctx: Context, bootstrap: str, db_url: str) -> list[Metric]:
         sup.start(name)
     probe = Probe(db_url, bootstrap, topics, group, f"soak-alerts-{tag}", PARTITIONS)
     try:
-        from bench.faults import _ready
+        from bench.infra import wait_ready
 
-        await _ready(f"http://127.0.0.1:{ports['ingest']}/readyz")
-        await _ready(f"http://127.0.0.1:{ports['scoring']}/readyz")
-        await _ready(f"http://127.0.0.1:{ports['alerts']}/readyz")
+        await wait_ready(f"http://127.0.0.1:{ports['ingest']}/readyz", None, timeout=120)
+        await wait_ready(f"http://127.0.0.1:{ports['scoring']}/readyz", None, timeout=120)
+        await wait_ready(f"http://127.0.0.1:{ports['alerts']}/readyz", None, timeout=120)
         key = await ingest_key(db_url)
         base = f"http://127.0.0.1:{ports['ingest']}"
         load = Load(tag)
