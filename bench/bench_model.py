@@ -79,6 +79,10 @@ EVAL_SHARE = 1 / 3
 TOP_ACTIVITIES = 8  # the vocabulary: top activity names by volume over the burn-in
 WINDOW_DAYS = 28  # the textbook baseline's recent window
 _FAR = datetime(9000, 1, 1, tzinfo=UTC)
+_ENDS = {
+    EventType.SUBSCRIPTION_CANCELLED: OutcomeKind.CANCELLED,
+    EventType.SUBSCRIPTION_EXPIRED: OutcomeKind.EXPIRED,
+}
 
 
 class _Row(Mapping[str, float]):
@@ -183,8 +187,9 @@ class Replay:
         outcomes = []
         if profile.last_activity != before and profile.last_activity == to_seconds(t):
             outcomes.append(OutcomeEvent(OutcomeKind.ACTIVITY, t))
-        if ev.event_type is EventType.SUBSCRIPTION_CANCELLED:
-            outcomes.append(OutcomeEvent(OutcomeKind.CANCELLED, t))
+        if ev.event_type in _ENDS:  # the subscription ends at its effective time
+            end = getattr(ev.attributes, "effective_at", None) or t
+            outcomes.append(OutcomeEvent(_ENDS[ev.event_type], end))
         for event in outcomes:
             for item in self.pending[c]:
                 item.outcome = self.resolver.observe(item.snapshot, item.outcome, event)

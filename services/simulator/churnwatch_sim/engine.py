@@ -23,7 +23,13 @@ from churnwatch_sim.activity import Day, complaints, emails, nps, sessions, tick
 from churnwatch_sim.blocks import Block, DayEvents
 from churnwatch_sim.commerce import RefundBook, billing, price_factor, purchases
 from churnwatch_sim.config import SimConfig
-from churnwatch_sim.lifecycle import cancelled_block, erased_block, profile_block, started_block
+from churnwatch_sim.lifecycle import (
+    cancelled_block,
+    erased_block,
+    expired_block,
+    profile_block,
+    started_block,
+)
 from churnwatch_sim.population import (
     ALIVE,
     CHURNED,
@@ -41,6 +47,8 @@ from churnwatch_sim.treatment import Situation
 from churnwatch_sim.truth import TruthWriter
 
 __all__ = ["Simulator"]
+
+_PAYMENT = hz.CAUSES.index("payment")
 
 
 class Simulator:
@@ -256,8 +264,12 @@ class Simulator:
             self._log(day, leavers, leave_ms, "churn", cause)
             self._log(day, erasers, erase_ms, "erasure", np.full(len(erasers), -1))
         sub = pop.kind[leavers] == SUBSCRIPTION
+        # a payment churn in dunning is a plan left unpaid, not a cancellation: non-renewal
+        lapsed = sub & (cause == _PAYMENT) & (pop.failures[leavers] > 0)
+        cancel = sub & ~lapsed
         terminal = [
-            cancelled_block(day, leavers[sub], leave_ms[sub], cause[sub]),
+            cancelled_block(day, leavers[cancel], leave_ms[cancel], cause[cancel]),
+            expired_block(day, leavers[lapsed], leave_ms[lapsed]),
             erased_block(day, erasers, erase_ms),
         ]
         return terminal, np.concatenate([leavers, erasers])

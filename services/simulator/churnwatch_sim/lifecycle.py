@@ -15,6 +15,7 @@ __all__ = [
     "EXIT_REASONS",
     "cancelled_block",
     "erased_block",
+    "expired_block",
     "offer_block",
     "profile_block",
     "started_block",
@@ -123,6 +124,20 @@ def cancelled_block(
             Labels(reason, EXIT_REASONS),
             _dates(d, np.maximum(d.pop.next_bill[who], d.index)),
         ),
+    )
+
+
+def expired_block(d: Day, who: NDArray[np.int32], ms: NDArray[np.int32]) -> Block:
+    """``subscription_expired``: a subscriber in dunning gave up, no cancellation sent; the plan
+    was never renewed and ends now, when billing stops retrying (the service ran on through the
+    dunning grace, so no ``effective_at`` back at the unpaid invoice's due day)."""
+    return Block(
+        "subscription_expired",
+        "billing",
+        who,
+        ms,
+        '"subscription_id":"SUB-%d-%d"',
+        (who, d.pop.sub_seq[who]),
     )
 
 

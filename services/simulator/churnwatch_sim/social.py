@@ -3,8 +3,10 @@
 One monthly plan, no purchases, no failed payments. Customers sign up (``customer_profile``),
 subscribe (``subscription_started``), renew every 30 days (``subscription_renewed``) and use eight
 in-app activities, sent as ``feature_use`` with the activity's name in ``attributes.feature``
-(one event per customer, activity and day, with ``count``). Churn is a cancellation, effective at
-the end of the paid period; the customer is silent from the cancellation on.
+(one event per customer, activity and day, with ``count``). A churner decides on a day and is
+silent from then on; the plan ends at the end of the paid period, either by a cancellation sent
+that day (``effective_at`` = the end) or, for a share ``non_renewal`` of churners, by simply not
+renewing: a ``subscription_expired`` at the end of the period (effective then), no cancellation.
 
 **Planted truth** (`SocialTruth`, written out with `SocialApp.truth`): each customer has an
 engagement level and a slowly drifting *discontent*. Discontent raises the rates of ``unfriend``
@@ -46,6 +48,8 @@ class SocialTruth:
     tenure_weight: float = -0.3
     discontent_ar: float = 0.97
     discontent_sd: float = 0.25
+    non_renewal: float = 0.4
+    """the share of churners who let the plan run out instead of cancelling"""
 
 
 class SocialApp:
@@ -71,6 +75,8 @@ class SocialApp:
         self.gone = np.zeros(customers, dtype=bool)
         self.recent = np.zeros((customers, 7, len(ACTIVITIES)), dtype=np.int32)
         self.churned_day = np.full(customers, -1)
+        self.ended_day = np.full(customers, -1)  # the end of the last paid period
+        self.expired = np.zeros(customers, dtype=bool)  # ended by non-renewal
         self._weights = np.array([self.truth.weights.get(a, 0.0) for a in ACTIVITIES])
 
     @property
@@ -117,15 +123,23 @@ class SocialApp:
             z = tr.intercept + self.recent[live].sum(axis=1) @ self._weights
             hazard = 1.0 / (1.0 + np.exp(-(z + tr.tenure_weight * tenure_years)))
             leave = live[rng.random(live.size) < hazard]
-            for c in leave:
-                at = t0 + timedelta(hours=23, minutes=30)
+            lapse = rng.random(leave.size) < tr.non_renewal
+            for c, lets_lapse in zip(leave, lapse, strict=True):
                 paid = int((d - self.joined[c]) % 30)
-                end = t0 + timedelta(days=30 - paid)
-                attrs = _CANCEL.format(c=c, end=_iso(end))
-                out.append(
-                    (at.timestamp(), self._line(c, d, 2, "subscription_cancelled", at, attrs))
-                )
+                self.ended_day[c], self.expired[c] = d + 30 - paid, lets_lapse
+                if not lets_lapse:
+                    at = t0 + timedelta(hours=23, minutes=30)
+                    end = self.start_of(d + 30 - paid)
+                    attrs = _CANCEL.format(c=c, end=_iso(end))
+                    out.append(
+                        (at.timestamp(), self._line(c, d, 2, "subscription_cancelled", at, attrs))
+                    )
                 self.alive[c], self.gone[c], self.churned_day[c] = False, True, d
+            for c in np.flatnonzero(self.expired & (self.ended_day == d)):
+                # not renewed: billing closes the plan a minute after the renewal would have run
+                at = t0 + timedelta(minutes=2)
+                attrs = _EXPIRED.format(c=c, end=_iso(t0))
+                out.append((at.timestamp(), self._line(c, d, 4, "subscription_expired", at, attrs)))
             renew = live[((d - self.joined[live]) % 30 == 0) & (d > self.joined[live])]
             for c in renew:
                 if self.alive[c]:
@@ -138,13 +152,16 @@ class SocialApp:
         return [line for _, line in out]
 
     def truth_document(self) -> dict[str, object]:
-        """The planted model and each customer's join and churn day (-1: never), as JSON data."""
+        """The planted model and each customer's join day, churn (decision) day, plan end day
+        (-1: never) and whether the plan ended by non-renewal, as JSON data."""
         return {
             "business": "social_app",
             "activities": list(ACTIVITIES),
             "model": asdict(self.truth),
             "joined_day": self.joined.tolist(),
             "churned_day": self.churned_day.tolist(),
+            "ended_day": self.ended_day.tolist(),
+            "expired": self.expired.tolist(),
         }
 
     def _line(
@@ -170,6 +187,7 @@ _LINE = (
 )
 _USE = '{{"feature":"{name}","count":{count},"channel":"mobile_app"}}'
 _CANCEL = '{{"subscription_id":"SUB-{c}","exit_reason":"other","effective_at":"{end}"}}'
+_EXPIRED = '{{"subscription_id":"SUB-{c}","plan":"social","effective_at":"{end}"}}'
 _PROFILE = '{{"signed_up_at":"{at}","consent":{{"email":true}}}}'
 _STARTED = (
     '{"subscription_id":"SUB-{c}","plan":"social","price":"4.99","currency":"EUR",'

@@ -53,6 +53,7 @@ __all__ = [
     "SessionAttributes",
     "SubscriptionCancelledAttributes",
     "SubscriptionChangedAttributes",
+    "SubscriptionExpiredAttributes",
     "SubscriptionRenewedAttributes",
     "SubscriptionStartedAttributes",
     "SupportTicketAttributes",
@@ -203,6 +204,21 @@ class SubscriptionCancelledAttributes(EventAttributes):
     exit_reason: ExitReason | None = None
     effective_at: UtcDatetime | None = None
     comment: FreeText | None = None
+
+
+class SubscriptionExpiredAttributes(EventAttributes):
+    """A subscription ended because it was not renewed (no cancellation: the customer let it run
+    out, or the billing system gave up on an unpaid invoice). ``effective_at`` is when the
+    service ended (the end of the last paid period, or of a dunning grace); it may lie before
+    ``occurred_at`` when the billing system reports it later; absent, the plan ended at
+    ``occurred_at``. A cancelled plan needs no expiry: it ends at the cancellation's own
+    ``effective_at``."""
+
+    subscription_id: Name
+    plan: Name | None = None
+    effective_at: UtcDatetime | None = Field(
+        default=None, description="When the service ended (default: occurred_at)."
+    )
 
 
 class PaymentFailedAttributes(EventAttributes):

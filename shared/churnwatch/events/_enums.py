@@ -28,7 +28,7 @@ __all__ = [
 
 
 class EventType(StrEnum):
-    """The 16 event types of contract v1; the discriminator of `Event`."""
+    """The 17 event types of contract v1; the discriminator of `Event`."""
 
     CUSTOMER_PROFILE = "customer_profile"
     SESSION = "session"
@@ -46,6 +46,7 @@ class EventType(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     OFFER_RESPONSE = "offer_response"
     CUSTOMER_ERASED = "customer_erased"
+    SUBSCRIPTION_EXPIRED = "subscription_expired"
 
 
 class Channel(StrEnum):
@@ -155,6 +156,9 @@ class ExitReason(StrEnum):
     PAYMENT_FAILURE = "payment_failure"
     MOVED = "moved"
     OTHER = "other"
+    EXPIRED = "expired"
+    """The plan ended without renewal: what a ``subscription_expired`` event records (last, so
+    the profile's stored codes of the others do not move)."""
 
 
 class PaymentFailureReason(StrEnum):

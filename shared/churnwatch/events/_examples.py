@@ -210,5 +210,16 @@ EXAMPLES: Mapping[EventType, dict[str, Any]] = MappingProxyType(
         EventType.CUSTOMER_ERASED: _event(
             EventType.CUSTOMER_ERASED, 16, "2026-03-01T12:00:00Z", "crm", {"reason": "request"}
         ),
+        EventType.SUBSCRIPTION_EXPIRED: _event(
+            EventType.SUBSCRIPTION_EXPIRED,
+            17,
+            "2026-03-01T00:10:00Z",
+            "billing",
+            {
+                "subscription_id": "SUB-5531",
+                "plan": "basic",
+                "effective_at": "2026-02-28T23:59:59Z",
+            },
+        ),
     }
 )

@@ -29,6 +29,7 @@ from ._attributes import (
     SessionAttributes,
     SubscriptionCancelledAttributes,
     SubscriptionChangedAttributes,
+    SubscriptionExpiredAttributes,
     SubscriptionRenewedAttributes,
     SubscriptionStartedAttributes,
     SupportTicketAttributes,
@@ -54,6 +55,7 @@ __all__ = [
     "SessionEvent",
     "SubscriptionCancelledEvent",
     "SubscriptionChangedEvent",
+    "SubscriptionExpiredEvent",
     "SubscriptionRenewedEvent",
     "SubscriptionStartedEvent",
     "SupportTicketEvent",
@@ -173,6 +175,13 @@ class SubscriptionCancelledEvent(EventEnvelope[SubscriptionCancelledAttributes])
     event_type: Literal[EventType.SUBSCRIPTION_CANCELLED]
 
 
+class SubscriptionExpiredEvent(EventEnvelope[SubscriptionExpiredAttributes]):
+    """A subscription ended without renewal (churn by non-renewal, no cancellation)."""
+
+    model_config = _config(EventType.SUBSCRIPTION_EXPIRED)
+    event_type: Literal[EventType.SUBSCRIPTION_EXPIRED]
+
+
 class PaymentFailedEvent(EventEnvelope[PaymentFailedAttributes]):
     """A payment attempt failed."""
 
@@ -210,7 +219,8 @@ Event = Annotated[
     | SubscriptionCancelledEvent
     | PaymentFailedEvent
     | OfferResponseEvent
-    | CustomerErasedEvent,
+    | CustomerErasedEvent
+    | SubscriptionExpiredEvent,
     Field(discriminator="event_type"),
 ]
 """Any valid event; pydantic picks the class from ``event_type``."""

@@ -22,7 +22,7 @@ def event_json_schema() -> dict[str, Any]:
 
     >>> schema = event_json_schema()
     >>> schema["discriminator"]["propertyName"], len(schema["oneOf"])
-    ('event_type', 16)
+    ('event_type', 17)
     """
     return copy.deepcopy(_union_schema())
 

@@ -77,8 +77,8 @@ KPIS: tuple[KpiDef, ...] = (
        "money", CUSTOMER_CUTS),
     _d("subscribers", "Subscribers", "Subscription customers not churned, at the end of the day.",
        "count", CUSTOMER_CUTS),
-    _d("cancellations", "Cancellations", "Subscription cancellations on the day (reasons:"
-       " GET /v1/kpis/funnel).", "count", EVENT_CUTS),
+    _d("cancellations", "Cancellations", "Subscription cancellations and expiries (not renewed,"
+       " reason expired) on the day (reasons: GET /v1/kpis/funnel).", "count", EVENT_CUTS),
     _d("save_rate_raw", "Save rate (raw)",
        "Tasks closed as won on the day ÷ tasks closed on the day (not an effect: see the honest"
        " save rate).", "share", TASK_CUTS),

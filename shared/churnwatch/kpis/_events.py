@@ -16,6 +16,7 @@ from churnwatch.events import (
     PurchaseEvent,
     RefundEvent,
     SubscriptionCancelledEvent,
+    SubscriptionExpiredEvent,
     SubscriptionStartedEvent,
 )
 from churnwatch.profile import CustomerProfile
@@ -31,6 +32,7 @@ class EventFact:
     customer_id: str
     partition: int
     kind: str  # purchase | refund | subscription_started | subscription_cancelled | other
+    # (a subscription_expired is a subscription_cancelled with reason "expired": churn either way)
     day: date
     source: str
     amount: float = 0.0
@@ -77,6 +79,8 @@ def capture(ev: Event, profile: CustomerProfile, partition: int) -> EventFact:
         return EventFact(
             *base, "subscription_cancelled", day, ev.source, reason=str(reason or "unknown")
         )
+    if isinstance(ev, SubscriptionExpiredEvent):
+        return EventFact(*base, "subscription_cancelled", day, ev.source, reason="expired")
     return EventFact(*base, "other", day, ev.source)
 
 

@@ -8,9 +8,12 @@ same state), indexes it by `LabelResolver.due_at`, and calls `LabelResolver.reso
 event-time watermark passes. A watermark ``w`` promises that every event with time ``<= w`` has
 been seen. For a snapshot taken at ``t``:
 
-- **subscription**: label 1 (``cancelled``) when the subscription is cancelled, or ends without
-  renewal (``subscription_expired``, at its effective end), at ``c`` with ``t < c <= t + H``;
-  else label 0 (``stayed``).
+- **subscription**: label 1 when the subscription **ends** at ``c`` with ``t < c <= t + H``:
+  ``cancelled`` (a cancellation, at its ``effective_at``, else its ``occurred_at``) or
+  ``expired`` (``subscription_expired``, no renewal, at its ``effective_at``); else label 0
+  (``stayed``). The end, not the decision: a monthly plan cancelled on day 3 of its period
+  churns when the period ends, ~27 days later (a customer with a cancellation pending is not
+  live, so their later snapshots are not labelled at all).
 - **retail**: with ``a`` the last activity at or before ``t`` and ``W`` the lapse window, the
   customer lapses at ``L = a + W`` unless active in ``(t, L]``. Label 1 (``lapsed``) when
   ``L <= t + H`` and no activity in ``(t, L]``; else 0. With ``W >= H`` (required) a later
@@ -70,13 +73,17 @@ class LabelReason(StrEnum):
     """Why a label is what it is."""
 
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    """the subscription ended without renewal"""
     LAPSED = "lapsed"
     STAYED = "stayed"
 
 
 @dataclass(frozen=True, slots=True)
 class OutcomeEvent:
-    """An outcome-relevant event of the snapshot's customer, in event time."""
+    """An outcome-relevant event of the snapshot's customer, in event time; for ``CANCELLED``
+    and ``EXPIRED``, ``at`` is when the subscription ends (the event's ``effective_at``, else its
+    ``occurred_at``), not when it was sent."""
 
     kind: OutcomeKind
     at: datetime
@@ -100,12 +107,14 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class SnapshotOutcome:
-    """What is known after a snapshot: earliest activity and cancellation after ``taken_at``,
+    """What is known after a snapshot: earliest activity and subscription end after
+    ``taken_at`` (``end_expired``: that end was an expiry; at a tie the cancellation wins),
     earliest retention action from ``taken_at - lookback`` on."""
 
     first_activity: datetime | None = None
     first_cancel: datetime | None = None
     first_action: datetime | None = None
+    end_expired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +245,9 @@ class LabelResolver:
             if event.kind is OutcomeKind.ACTIVITY:
                 return replace(outcome, first_activity=_earliest(outcome.first_activity, at))
             # a cancellation or an expiry: the subscription's end, whichever comes first
-            return replace(outcome, first_cancel=_earliest(outcome.first_cancel, at))
+            current, expired = outcome.first_cancel, event.kind is OutcomeKind.EXPIRED
+            if current is None or at < current or (at == current and not expired):
+                return replace(outcome, first_cancel=at, end_expired=expired)
         return outcome
 
     def due_at(self, snapshot: Snapshot, outcome: SnapshotOutcome) -> datetime:
@@ -292,7 +303,8 @@ class LabelResolver:
         if snapshot.kind is CustomerKind.SUBSCRIPTION:
             cancel = outcome.first_cancel
             if cancel is not None and cancel <= end:
-                return cancel, LabelReason.CANCELLED
+                reason = LabelReason.EXPIRED if outcome.end_expired else LabelReason.CANCELLED
+                return cancel, reason
             return end, LabelReason.STAYED
         assert snapshot.last_activity_at is not None  # eligible() checked it
         lapse = _aware(snapshot.last_activity_at) + self.lapse_window

@@ -25,6 +25,7 @@ from ._activities import ActivityVocabulary
 from ._apply import apply, event_key
 from ._clock import from_seconds, to_seconds
 from ._codec import MAX_BYTES, ProfileDecodeError
+from ._derived import not_renewed
 from ._features import FEATURE_NAMES, contact_permissions, feature_vector, features
 from ._lifecycle import (
     AT_RISK_BANDS,
@@ -69,6 +70,7 @@ __all__ = [
     "features",
     "from_seconds",
     "next_due",
+    "not_renewed",
     "rfm_scores",
     "rfm_segment",
     "rfm_values",

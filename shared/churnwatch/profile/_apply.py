@@ -24,6 +24,7 @@ from churnwatch.events import (
     EmailEngagementAttributes,
     Event,
     EventType,
+    ExitReason,
     FeatureUseAttributes,
     NpsAttributes,
     OfferResponse,
@@ -36,6 +37,7 @@ from churnwatch.events import (
     SubscriptionCancelledAttributes,
     SubscriptionChange,
     SubscriptionChangedAttributes,
+    SubscriptionExpiredAttributes,
     SubscriptionRenewedAttributes,
     SubscriptionStartedAttributes,
     SupportTicketAttributes,
@@ -319,6 +321,18 @@ def _cancelled(p: CustomerProfile, a: SubscriptionCancelledAttributes, t: int) -
     p.subscription = True
     effective = t if a.effective_at is None else to_seconds(a.effective_at)
     reason = 0 if a.exit_reason is None else _EXIT[a.exit_reason]
+    _end(p, t, effective, reason)
+
+
+def _expired(p: CustomerProfile, a: SubscriptionExpiredAttributes, t: int) -> None:
+    """Non-renewal: the subscription's end, recorded as a cancellation with reason ``expired``
+    (same last-writer-wins rule, so lifecycle, reasons and labels read one end)."""
+    p.subscription = True
+    effective = t if a.effective_at is None else to_seconds(a.effective_at)
+    _end(p, t, effective, _EXIT[ExitReason.EXPIRED])
+
+
+def _end(p: CustomerProfile, t: int, effective: int, reason: int) -> None:
     if t > p.cancel_at or (
         t == p.cancel_at and (effective, reason) > (p.cancel_effective, p.exit_reason)
     ):
@@ -369,4 +383,5 @@ _HANDLERS: dict[EventType, Callable[[CustomerProfile, Any, int], None]] = {
     EventType.PAYMENT_FAILED: _payment_failed,
     EventType.OFFER_RESPONSE: _offer,
     EventType.CUSTOMER_ERASED: _erased,
+    EventType.SUBSCRIPTION_EXPIRED: _expired,
 }

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from math import exp
 
+from churnwatch.events import ExitReason
+
 from ._clock import DAY, WEEK
 from ._state import (
     BILLING_PERIODS,
+    EXIT_REASONS,
     PERIOD_DAYS,
     TAU_EMAIL_DAYS,
     TAU_LONG_DAYS,
@@ -23,6 +26,7 @@ __all__ = [
     "email_counts",
     "is_trial",
     "next_renewal",
+    "not_renewed",
     "open_entries",
     "purchase_interval_days",
     "subscription_state",
@@ -137,6 +141,16 @@ def subscription_state(p: CustomerProfile, now: float) -> tuple[bool, bool, bool
         return p.sub_active_at > 0, False, False
     ended = now >= (p.cancel_effective or p.cancel_at)
     return (not ended and p.sub_active_at > 0), not ended, ended
+
+
+def not_renewed(p: CustomerProfile) -> bool:
+    """The recorded end is a ``subscription_expired`` (non-renewal), not a cancellation.
+
+    >>> p = CustomerProfile(exit_reason=EXIT_REASONS.index(ExitReason.EXPIRED) + 1)
+    >>> not_renewed(p), not_renewed(CustomerProfile())
+    (True, False)
+    """
+    return p.exit_reason > 0 and EXIT_REASONS[p.exit_reason - 1] is ExitReason.EXPIRED
 
 
 def next_renewal(p: CustomerProfile) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime
 from churnwatch.events import OfferResponse
 
 from ._clock import from_seconds
-from ._derived import next_renewal
+from ._derived import next_renewal, not_renewed
 from ._features import FEATURE_NAMES, feature_vector
 from ._state import EXIT_REASONS, FAILURE_CAPACITY, OFFER_RESPONSES, CustomerProfile
 
@@ -185,7 +185,10 @@ def _subscription(p: CustomerProfile, v: Mapping[str, float]) -> str:
         return _cancellation(p, v)
     if not v["subscription_active"]:
         end = p.cancel_effective or p.cancel_at
-        return f"subscription ended on {_date(end)}" if end else "no active subscription"
+        if not end:
+            return "no active subscription"
+        how = "not renewed, ended" if not_renewed(p) else "subscription ended"
+        return f"{how} on {_date(end)}"
     plan = f" to {p.plan}" if p.plan else ""
     return f"on a trial{plan}" if v["is_trial"] else f"subscribed{plan}"
 
@@ -193,6 +196,8 @@ def _subscription(p: CustomerProfile, v: Mapping[str, float]) -> str:
 def _cancellation(p: CustomerProfile, v: Mapping[str, float]) -> str:
     if not p.cancel_at:
         return "no cancellation"
+    if not_renewed(p):
+        return f"not renewed: ends {_date(p.cancel_effective or p.cancel_at)}"
     reason = f" (reason: {EXIT_REASONS[p.exit_reason - 1].value})" if p.exit_reason else ""
     end = p.cancel_effective or p.cancel_at
     ends = f", ends {_date(end)}" if end > p.cancel_at else ""

@@ -174,10 +174,11 @@ async def started(db: AsyncEngine, **overrides: Any) -> Learner:
 
 
 async def seed_population(db: AsyncEngine, n: int, prefix: str = "S") -> int:
-    """``n`` subscribers, every third cancels within the horizon (fewer sessions); returns n."""
+    """``n`` subscribers, every third cancels and ends within the horizon (fewer sessions);
+    returns n."""
     for k in range(n):
         churn = k % 3 == 0
-        cancel = T0 + (3 + k % 20) * DAY if churn else None
+        cancel = T0 + (3 + k % 17) * DAY if churn else None  # effective 10 days later: <= T0 + 29
         sessions = 1 + (k % 4) if churn else 4 + (k % 6)
         customer = f"{prefix}-{k:03d}"
         events = subscriber_events(customer, cancel_at=cancel, sessions=sessions)
@@ -222,6 +223,33 @@ async def test_labels_wait_for_the_watermark_then_follow_the_outcome(db: AsyncEn
         "cancelled": (1, False),
         "active": (0, False),
         "lapsed": (1, False),
+    }
+    assert await scalar(db, "SELECT count(*) FROM label_snapshots WHERE resolved_at IS NULL") == 0
+    await learner.close()
+
+
+async def test_subscription_labels_follow_the_end_not_the_message(db: AsyncEngine) -> None:
+    """Labels at the effective time (issue 13): an expiry within the horizon is a churn, a
+    cancellation that takes effect after it is not, an end effective before the snapshot (but
+    reported after it) leaves the snapshot unlabelled."""
+
+    def ending(customer: str, kind: EventType, sent: datetime, effective: datetime) -> list[Any]:
+        first = event(customer, EventType.SUBSCRIPTION_STARTED, T0 - 40 * DAY, 0, trial=False)
+        return [first, event(customer, kind, sent, 1, effective_at=iso(effective))]
+
+    expired = ending("expired", EventType.SUBSCRIPTION_EXPIRED, T0 + 21 * DAY, T0 + 20 * DAY)
+    late_end = ending("late_end", EventType.SUBSCRIPTION_CANCELLED, T0 + 25 * DAY, T0 + 35 * DAY)
+    gone = ending("gone", EventType.SUBSCRIPTION_EXPIRED, T0 + DAY, T0 - DAY)
+    for customer, events in (("expired", expired), ("late_end", late_end), ("gone", gone)):
+        await seed_customer(db, customer, events, kind="subscription")
+    learner = await started(db)
+    await set_watermark(db, T0 + 30 * DAY)
+    report = await learner.cycle()
+    assert (report.learned, report.skipped) == (2, 1)
+    assert await labels(db) == {
+        "expired": (1, False),
+        "late_end": (0, False),
+        "gone": (None, None),
     }
     assert await scalar(db, "SELECT count(*) FROM label_snapshots WHERE resolved_at IS NULL") == 0
     await learner.close()

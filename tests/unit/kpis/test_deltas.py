@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from churnwatch.kpis import CustomerState, EventFact, Move, batch_deltas, levels, series
+from churnwatch.events import EXAMPLES, EventType, parse_event
+from churnwatch.kpis import (
+    CustomerState,
+    EventFact,
+    Move,
+    batch_deltas,
+    capture,
+    event_flows,
+    levels,
+    series,
+)
+from churnwatch.profile import CustomerProfile, apply
 
 D = date(2026, 3, 2)
 GOLD = CustomerState("gold", "loyal", "active", "low", "retail", 100.0, 10.0, 0.0, 1, D)
@@ -104,3 +115,23 @@ def test_end_of_day_levels_and_churn_rates() -> None:
 
 def test_state_round_trips() -> None:
     assert CustomerState.unpack(GOLD.pack()) == GOLD
+
+
+def test_an_expiry_counts_as_a_cancellation_with_reason_expired() -> None:
+    expiry = parse_event(
+        EXAMPLES[EventType.SUBSCRIPTION_EXPIRED], now=datetime(2100, 1, 1, tzinfo=UTC)
+    )
+    profile = CustomerProfile()
+    assert apply(profile, expiry)
+    fact = capture(expiry, profile, 2)
+    # the example was sent on 2026-03-01 for a plan that ran out the evening before
+    assert (fact.kind, fact.reason, fact.day) == (
+        "subscription_cancelled",
+        "expired",
+        date(2026, 3, 1),
+    )
+    assert sorted(event_flows(fact, None)) == [
+        (date(2026, 3, 1), "cancellations", 1.0),
+        (date(2026, 3, 1), "events", 1.0),
+        (date(2026, 3, 1), "exit:expired", 1.0),
+    ]

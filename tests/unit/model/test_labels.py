@@ -69,6 +69,23 @@ def test_an_expiry_ends_the_subscription_like_a_cancellation() -> None:
     label = RESOLVER.resolve(sub(), [ev(OutcomeKind.EXPIRED, 20), ev(CANCEL, 25)], T + H)
     assert label is not None
     assert (label.churned, label.churned_at) == (True, T + 20 * DAY)
+    assert label.reason is LabelReason.EXPIRED
+
+
+def test_the_earliest_end_names_the_reason_and_a_tie_goes_to_the_cancellation() -> None:
+    earlier_cancel = [ev(CANCEL, 12), ev(OutcomeKind.EXPIRED, 20)]
+    tie = [ev(OutcomeKind.EXPIRED, 20), ev(CANCEL, 20)]
+    for events, reason in ((earlier_cancel, LabelReason.CANCELLED), (tie, LabelReason.CANCELLED)):
+        for order in (events, events[::-1]):
+            label = RESOLVER.resolve(sub(), order, T + H)
+            assert label is not None
+            assert label.reason is reason
+
+
+def test_an_expiry_after_the_horizon_is_label_0() -> None:
+    label = RESOLVER.resolve(sub(), [ev(OutcomeKind.EXPIRED, 31)], T + H)
+    assert label is not None
+    assert (label.churned, label.reason) == (False, LabelReason.STAYED)
 
 
 def test_for_horizon_is_the_one_horizon_setting() -> None:

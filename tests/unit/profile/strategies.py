@@ -84,6 +84,10 @@ ATTRIBUTES: dict[EventType, st.SearchStrategy[dict[str, Any]]] = {
             "effective_days": st.integers(0, 40),
         },
     ),
+    # an expiry is often reported after the period ended: effective up to 5 days before it
+    EventType.SUBSCRIPTION_EXPIRED: st.fixed_dictionaries(
+        {}, optional={"effective_days": st.integers(-5, 0)}
+    ),
     EventType.PAYMENT_FAILED: st.fixed_dictionaries(
         {"amount": positive}, optional={"subscription_id": st.just("S-1")}
     ),

@@ -67,6 +67,7 @@ DEFAULTS: dict[EventType, dict[str, Any]] = {
         "billing_period": "monthly",
     },
     EventType.SUBSCRIPTION_CANCELLED: {"subscription_id": "S-1"},
+    EventType.SUBSCRIPTION_EXPIRED: {"subscription_id": "S-1"},
     EventType.PAYMENT_FAILED: {"payment_id": "P-1", "amount": "9.99", "currency": "EUR"},
     EventType.OFFER_RESPONSE: {"offer_id": "F-1", "response": "accepted"},
     EventType.CUSTOMER_ERASED: {},

@@ -9,6 +9,7 @@ from churnwatch.profile import (
     Stage,
     Transition,
     apply,
+    features,
     stage_at,
     transition,
 )
@@ -76,6 +77,24 @@ def test_subscribers_do_not_lapse_but_churn_when_the_subscription_ends():
     assert (churned.stage, churned.since) == (Stage.CHURNED, at(210))
     apply(profile, event(E.SUBSCRIPTION_STARTED, 250))
     assert walk(profile, [250])[0].stage is Stage.REACTIVATED
+
+
+def test_an_expiry_reported_late_churns_the_subscriber_from_when_it_is_known():
+    profile = build([event(E.SUBSCRIPTION_STARTED, 0), event(E.SUBSCRIPTION_RENEWED, 30)])
+    assert walk(profile, [59])[0].stage is Stage.REPEAT
+    # the period ended on day 60; billing reported the non-renewal on day 62
+    apply(profile, event(E.SUBSCRIPTION_EXPIRED, 62, effective_at=at(60)))
+    churned = walk(profile, [62])[0]
+    assert (churned.stage, churned.previous) == (Stage.CHURNED, Stage.REPEAT)
+    f = features(profile, at(62))
+    assert (f["subscription_active"], f["cancellation_pending"]) == (0.0, 0.0)
+
+
+def test_an_expiry_announced_before_the_end_is_pending_until_it():
+    profile = build([event(E.SUBSCRIPTION_STARTED, 0), event(E.SUBSCRIPTION_RENEWED, 30)])
+    apply(profile, event(E.SUBSCRIPTION_EXPIRED, 55, effective_at=at(60)))
+    assert features(profile, at(57))["cancellation_pending"] == 1.0
+    assert walk(profile, [57, 60])[1].stage is Stage.CHURNED
 
 
 def test_a_churned_subscriber_who_buys_again_is_reactivated():

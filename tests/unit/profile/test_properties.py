@@ -174,13 +174,14 @@ def _subscription(o: Oracle, now: float) -> dict[str, float]:
         EventType.SUBSCRIPTION_CHANGED,
     )
     billing = o.by(*sub_kinds)
-    is_sub = bool(billing or o.by(EventType.SUBSCRIPTION_CANCELLED)) or any(
+    ends = o.by(EventType.SUBSCRIPTION_CANCELLED, EventType.SUBSCRIPTION_EXPIRED)
+    is_sub = bool(billing or ends) or any(
         e.attributes.subscription_id for e in o.by(EventType.PAYMENT_FAILED)
     )
     active_at = max((ts(e) for e in billing), default=0)
-    cancel = o.latest(EventType.SUBSCRIPTION_CANCELLED)
-    cancelled = cancel is not None and ts(cancel) >= active_at
-    if cancelled:
+    # the latest cancellation or expiry ends the subscription at its effective time
+    cancel = max(ends, key=ts) if ends else None
+    if cancel is not None and ts(cancel) >= active_at:
         effective = cancel.attributes.effective_at
         end = max(1, math.floor(effective.timestamp())) if effective else ts(cancel)
         ended = now >= end

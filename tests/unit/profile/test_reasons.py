@@ -93,6 +93,17 @@ def test_nps_cancellation_and_overdue_renewal():
     assert describe("days_to_renewal", overdue, at(40)).startswith("renewal overdue by 9 days")
 
 
+def test_an_expiry_reads_as_not_renewed():
+    expiry = event(E.SUBSCRIPTION_EXPIRED, 29, effective_at=at(31))
+    pending = build([event(E.SUBSCRIPTION_STARTED, 0), expiry])
+    assert describe("cancellation_pending", pending, at(30)) == (
+        f"not renewed: ends {at(31).date().isoformat()}"
+    )
+    assert describe("subscription_active", pending, at(32)) == (
+        f"not renewed, ended on {at(31).date().isoformat()}"
+    )
+
+
 def test_top_reasons_picks_the_largest_positive_contributions():
     profile = build([event(E.PAYMENT_FAILED, d) for d in (1, 2)] + [event(E.NPS, 1, score=2)])
     contributions = {

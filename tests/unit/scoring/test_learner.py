@@ -107,16 +107,64 @@ def test_unknown_business_model_is_an_error() -> None:
 # -- decisions ---------------------------------------------------------------------------
 
 
-def test_a_cancellation_in_the_horizon_is_label_1_known_at_the_horizon() -> None:
+def test_a_cancellation_ending_in_the_horizon_is_label_1_at_its_effective_time() -> None:
     cancel, end = T0 + 12 * DAY, T0 + 30 * DAY
-    profile = subscriber(cancel)
+    profile = subscriber(cancel)  # effective 10 days after the cancellation: day 22
     snap = sub_snapshot(subscriber(), T0)  # features before the cancellation
     assert decide(RESOLVER, snap, profile, cancel) == Deferred(end)
     decision = decide(RESOLVER, snap, profile, end)
     assert isinstance(decision, Resolved)
     assert decision.label.churned
     assert decision.label.reason is LabelReason.CANCELLED
-    assert (decision.label.known_at, decision.label.churned_at) == (end, cancel)
+    assert (decision.label.known_at, decision.label.churned_at) == (end, T0 + 22 * DAY)
+
+
+def test_a_cancellation_in_the_horizon_ending_after_it_is_label_0() -> None:
+    # cancelled on day 25, effective on day 35: the subscription runs past t + 30
+    decision = decide(
+        RESOLVER, sub_snapshot(subscriber()), subscriber(T0 + 25 * DAY), T0 + 40 * DAY
+    )
+    assert isinstance(decision, Resolved)
+    assert not decision.label.churned
+    assert decision.label.reason is LabelReason.STAYED
+
+
+def test_a_cancellation_without_effective_at_ends_when_it_occurred() -> None:
+    started = event(EventType.SUBSCRIPTION_STARTED, T0 - 40 * DAY, 1, trial=False)
+    raw = event(EventType.SUBSCRIPTION_CANCELLED, T0 + 5 * DAY, 2, effective_at=None)
+    decision = decide(RESOLVER, sub_snapshot(subscriber()), profile_of(started, raw), T0 + 30 * DAY)
+    assert isinstance(decision, Resolved)
+    assert decision.label.churned_at == T0 + 5 * DAY
+
+
+def expired_subscriber(reported: datetime, effective: datetime) -> CustomerProfile:
+    started = event(EventType.SUBSCRIPTION_STARTED, T0 - 40 * DAY, 1, trial=False)
+    expired = event(
+        EventType.SUBSCRIPTION_EXPIRED,
+        reported,
+        3,
+        effective_at=effective.isoformat().replace("+00:00", "Z"),
+    )
+    return profile_of(started, expired)
+
+
+def test_an_expiry_in_the_horizon_is_label_1_expired_at_its_effective_time() -> None:
+    # the plan ran out on day 20, the billing system said so on day 21
+    profile = expired_subscriber(T0 + 21 * DAY, T0 + 20 * DAY)
+    snap = sub_snapshot(subscriber(), T0)
+    assert decide(RESOLVER, snap, profile, T0 + 29 * DAY) == Deferred(T0 + 30 * DAY)
+    decision = decide(RESOLVER, snap, profile, T0 + 30 * DAY)
+    assert isinstance(decision, Resolved)
+    assert decision.label.churned
+    assert decision.label.reason is LabelReason.EXPIRED
+    assert decision.label.churned_at == T0 + 20 * DAY
+
+
+def test_an_expiry_reported_after_a_snapshot_it_precedes_is_never_labelled() -> None:
+    # the plan ended on day 2; the snapshot of day 3 still saw an active subscriber
+    profile = expired_subscriber(T0 + 4 * DAY, T0 + 2 * DAY)
+    snap = sub_snapshot(subscriber(), T0 + 3 * DAY)
+    assert decide(RESOLVER, snap, profile, T0 + 40 * DAY) == Skipped("not live at the snapshot")
 
 
 def test_an_active_subscriber_is_label_0_only_after_the_horizon() -> None:

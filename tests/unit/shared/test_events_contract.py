@@ -53,6 +53,7 @@ REQUIRED_ATTRIBUTES: dict[EventType, set[str]] = {
     T.PAYMENT_FAILED: {"payment_id", "amount", "currency"},
     T.OFFER_RESPONSE: {"offer_id", "response"},
     T.CUSTOMER_ERASED: set(),
+    T.SUBSCRIPTION_EXPIRED: {"subscription_id"},
 }
 # money field -> may it be zero?
 MONEY: dict[EventType, dict[str, bool]] = {

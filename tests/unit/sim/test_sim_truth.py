@@ -50,21 +50,30 @@ def test_no_event_after_churn_except_win_back(mixed_run: Run) -> None:
     assert after_churn > 0, "the run should contain win-back answers from churned customers"
 
 
-def test_subscription_churn_is_a_cancellation_and_retail_churn_is_silent(mixed_run: Run) -> None:
+def test_subscription_churn_is_a_cancellation_or_expiry_and_retail_churn_is_silent(
+    mixed_run: Run,
+) -> None:
     churns = pd.read_csv(mixed_run.truth / "churns.csv")
     churned = churns[churns.event == "churn"]
-    cancelled: dict[tuple[str, str], int] = defaultdict(int)
+    ended: dict[tuple[str, str], list[str]] = defaultdict(list)
     with mixed_run.events.open("rb") as fh:
         for line in fh:
-            if b'"subscription_cancelled"' in line:
+            if b'"subscription_cancelled"' in line or b'"subscription_expired"' in line:
                 event = orjson.loads(line)
-                cancelled[(event["customer_id"], event["occurred_at"])] += 1
-    expected = {
-        (str(r.customer_id), str(r.occurred_at)): 1
-        for r in churned.itertuples()
-        if r.kind == "subscription"
+                key = (event["customer_id"], event["occurred_at"])
+                ended[key].append(event["event_type"])
+                if event["event_type"] == "subscription_expired":  # ends when billing gives up
+                    assert "effective_at" not in event["attributes"], event
+    subscription = churned[churned.kind == "subscription"]
+    assert set(ended) == {
+        (str(r.customer_id), str(r.occurred_at)) for r in subscription.itertuples()
     }
-    assert dict(cancelled) == expected
+    assert all(len(kinds) == 1 for kinds in ended.values())  # one end event per churn
+    # non-renewal only for payment churn (a subscriber in dunning), and it does happen
+    cause = {(str(r.customer_id), str(r.occurred_at)): r.cause for r in subscription.itertuples()}
+    expiries = [key for key, kinds in ended.items() if kinds == ["subscription_expired"]]
+    assert expiries
+    assert {cause[key] for key in expiries} == {"payment"}
     assert (churned.kind == "retail").sum() > 50  # and those have no cancellation at all
 
 

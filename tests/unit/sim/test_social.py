@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -56,3 +56,35 @@ def test_the_truth_document_holds_the_planted_model() -> None:
     doc = app.truth_document()
     assert doc["model"]["weights"] == SocialTruth().weights  # type: ignore[index]
     assert len(doc["churned_day"]) == 10  # type: ignore[arg-type]
+
+
+def test_non_renewers_get_an_expiry_at_the_end_of_their_paid_period_and_no_cancellation() -> None:
+    app = SocialApp(customers=600, days=150, seed=11)
+    ends: dict[str, list[tuple[str, datetime, datetime | None]]] = {}
+    while not app.done:
+        for line in app.step():
+            event = parse_event(line, now=FAR)
+            if event.event_type in (
+                EventType.SUBSCRIPTION_CANCELLED,
+                EventType.SUBSCRIPTION_EXPIRED,
+            ):
+                effective = event.attributes.effective_at
+                ends.setdefault(event.customer_id, []).append(
+                    (event.event_type.value, event.occurred_at, effective)
+                )
+    expired = np.flatnonzero(app.expired & (app.ended_day < app.days))
+    cancelled = np.flatnonzero(app.gone & ~app.expired)
+    assert len(expired) > 20  # both ways occur (share 0.4)
+    assert len(cancelled) > 20
+    for c in expired:
+        ((kind, sent, effective),) = ends[f"S-{c}"]  # one end event, never a cancellation
+        end = app.start_of(int(app.ended_day[c]))
+        assert (kind, effective) == ("subscription_expired", end)
+        assert end < sent <= end + timedelta(minutes=5)
+        # a paid period is 30 days from the join day, and the churner decided within it
+        assert (app.ended_day[c] - app.joined[c]) % 30 == 0
+        assert 0 < app.ended_day[c] - app.churned_day[c] <= 30
+    for c in cancelled:
+        ((kind, sent, effective),) = ends[f"S-{c}"]
+        assert kind == "subscription_cancelled"
+        assert effective == app.start_of(int(app.ended_day[c]))

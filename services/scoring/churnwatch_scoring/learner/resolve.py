@@ -6,9 +6,13 @@ No I/O here; `churnwatch_scoring.learner.store` reads the rows and `service` wir
 **Where the outcome comes from.** The scoring worker keeps no per-snapshot outcome; the learner
 rebuilds it when a snapshot is due from what PostgreSQL holds about the customer:
 
-- subscription: the profile's latest cancellation (``cancel_at``) if it is after the snapshot.
-  It is the *latest* cancellation, not the first: a customer who cancelled inside the horizon,
-  resubscribed and cancelled again after it is labelled by the later one (rare; documented);
+- subscription: the profile's latest end record (a cancellation or a ``subscription_expired``)
+  if it was sent after the snapshot, as an outcome at the subscription's **end** (its
+  ``effective_at``, else the event's time; ``EXPIRED`` when it was an expiry). An end sent after
+  the snapshot but effective at or before it (an expiry the billing system reported late) means
+  the customer was already gone at the snapshot: never labelled. It is the *latest* record, not
+  the first: a customer who cancelled inside the horizon, resubscribed and cancelled again after
+  it is labelled by the later one (rare; documented);
 - retail: the first activity after the snapshot is bounded from above by (a) the customer's
   later snapshots (each one's ``taken_at − activity_recency_days`` is its last activity, and the
   earliest such time after ``t`` is at most one day past the true first return, since the worker
@@ -42,7 +46,7 @@ from churnwatch.model import (
     SnapshotOutcome,
     SwitchedToLearned,
 )
-from churnwatch.profile import CustomerProfile, from_seconds
+from churnwatch.profile import CustomerProfile, from_seconds, not_renewed
 
 __all__ = [
     "Deferred",
@@ -134,7 +138,9 @@ def outcome_events(
     events: list[OutcomeEvent] = []
     if snapshot.kind is CustomerKind.SUBSCRIPTION:
         if profile.cancel_at and from_seconds(profile.cancel_at) > t:
-            events.append(OutcomeEvent(OutcomeKind.CANCELLED, from_seconds(profile.cancel_at)))
+            end = from_seconds(profile.cancel_effective or profile.cancel_at)
+            kind = OutcomeKind.EXPIRED if not_renewed(profile) else OutcomeKind.CANCELLED
+            events.append(OutcomeEvent(kind, end))
     else:
         if returned_at is not None and returned_at > t:
             events.append(OutcomeEvent(OutcomeKind.ACTIVITY, returned_at))
@@ -167,7 +173,7 @@ def decide(
         return Skipped("no profile")
     if profile.erased:
         return Skipped("erased")
-    if not resolver.eligible(snapshot):
+    if not resolver.eligible(snapshot) or _ended_before(snapshot, profile):
         return Skipped("not live at the snapshot")
     events = outcome_events(snapshot, profile, returned_at=returned_at, actions=actions)
     label = resolver.resolve(snapshot, events, watermark)
@@ -177,6 +183,14 @@ def decide(
     for event in events:
         outcome = resolver.observe(snapshot, outcome, event)
     return Deferred(resolver.due_at(snapshot, outcome))
+
+
+def _ended_before(snapshot: Snapshot, profile: CustomerProfile) -> bool:
+    """The end was sent after the snapshot but took effect at or before it (reported late)."""
+    if snapshot.kind is not CustomerKind.SUBSCRIPTION or not profile.cancel_at:
+        return False
+    t = snapshot.taken_at.timestamp()
+    return profile.cancel_at > t >= (profile.cancel_effective or profile.cancel_at)
 
 
 _KINDS: dict[type, str] = {
