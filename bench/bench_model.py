@@ -51,6 +51,7 @@ from churnwatch.model import (
     Snapshot,
     SnapshotOutcome,
     SnapshotPolicy,
+    VocabularyPolicy,
     compare,
     fit_batch_logistic,
     roc_auc,
@@ -229,7 +230,9 @@ class Replay:
             self.ring[row, day % WINDOW_DAYS, k] += weight
 
     def _fix_vocabulary(self) -> None:
-        self.vocab = ActivityVocabulary.top_by_volume(self.volumes, top=TOP_ACTIVITIES)
+        # the service's decision (VocabularyPolicy) on the burn-in's volumes
+        policy = VocabularyPolicy(top=TOP_ACTIVITIES, min_uses=0.0)
+        self.vocab = policy.choose(ActivityVocabulary(()), self.volumes)
         self.names = FEATURE_NAMES + self.vocab.feature_names()
         self.index = {n: k for k, n in enumerate(self.names)}
 

@@ -53,10 +53,12 @@ from ._records import (
     FellBackToPrior,
     ModelRecord,
     SwitchedToLearned,
+    VocabularyChanged,
 )
 from ._score import Band, BandThresholds, Score, band_for, logit, sigmoid
 from ._serving import TREATED_FEATURE, Scorer, ServingModel
 from ._state import Contender, ModelState, QualityReport
+from ._vocabulary import VocabularyPolicy, vocabulary_version
 
 __all__ = [
     "DEFAULT_PRIOR_TERMS",
@@ -100,6 +102,8 @@ __all__ = [
     "SnapshotPolicy",
     "SwitchedToLearned",
     "TreatmentPolicy",
+    "VocabularyChanged",
+    "VocabularyPolicy",
     "WindowedMetrics",
     "band_for",
     "brier_score",
@@ -111,4 +115,5 @@ __all__ = [
     "logit",
     "roc_auc",
     "sigmoid",
+    "vocabulary_version",
 ]

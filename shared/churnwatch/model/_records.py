@@ -15,6 +15,7 @@ __all__ = [
     "FellBackToPrior",
     "ModelRecord",
     "SwitchedToLearned",
+    "VocabularyChanged",
 ]
 
 
@@ -87,4 +88,21 @@ class DriftDetected:
     challenger_reset: bool
 
 
-ModelRecord = SwitchedToLearned | ChallengerPromoted | DriftDetected | FellBackToPrior
+@dataclass(frozen=True, slots=True)
+class VocabularyChanged:
+    """The activity names the model reads changed (`VocabularyPolicy`): ``before``/``after``
+    are the vocabulary tags, ``added``/``removed`` the names, ``version`` the model's version
+    after the change (the tag is in it once the learned model serves)."""
+
+    at: datetime
+    labels: int
+    before: str
+    after: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    version: str
+
+
+ModelRecord = (
+    SwitchedToLearned | ChallengerPromoted | DriftDetected | FellBackToPrior | VocabularyChanged
+)

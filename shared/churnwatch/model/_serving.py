@@ -13,6 +13,8 @@ import pickle
 from collections.abc import Mapping
 from typing import Protocol, TypeVar
 
+from churnwatch.profile import ActivityVocabulary
+
 from ._config import ModelConfig, TreatmentPolicy
 from ._errors import IncompatibleCheckpoint
 from ._learner import LinearLearner
@@ -69,7 +71,8 @@ def score_features(
 
 
 class ServingModel:
-    """A read-only copy of the model as it scores now.
+    """A read-only copy of the model as it scores now, with the activity vocabulary its
+    features are built with (`activities`: workers pass it to ``features``).
 
     Examples
     --------
@@ -86,12 +89,22 @@ class ServingModel:
         slope: float,
         offset: float,
         version: str,
+        activities: ActivityVocabulary | None = None,
     ) -> None:
         self.config = config
         self._learner = learner
         self._slope = slope
         self._offset = offset
         self._version = version
+        if activities is not None:
+            self._activities = activities
+
+    _activities = ActivityVocabulary(())  # also what checkpoints from before it was kept load
+
+    @property
+    def activities(self) -> ActivityVocabulary:
+        """The activity names the model reads (no names: none picked yet)."""
+        return self._activities
 
     @property
     def version(self) -> str:

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from river import drift
 
+from churnwatch.profile import ActivityVocabulary
+
 from ._calibration import PlattCalibrator
 from ._config import LearnerSpec, ModelConfig, TreatmentPolicy
 from ._labels import Label, Snapshot
@@ -47,9 +49,11 @@ from ._records import (
     FellBackToPrior,
     ModelRecord,
     SwitchedToLearned,
+    VocabularyChanged,
 )
 from ._score import Score, sigmoid
 from ._serving import TREATED_FEATURE, ServingModel, load_checkpoint, score_features
+from ._vocabulary import vocabulary_version
 
 __all__ = [
     "Contender",
@@ -133,6 +137,7 @@ class ModelState:
     _promotion_wins: int
     fallbacks: int
     switch_check: PairedComparison | None
+    activities = ActivityVocabulary(())  # no names until `set_activities` (older checkpoints)
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         self.config = config or ModelConfig()
@@ -170,10 +175,32 @@ class ModelState:
 
     @property
     def version(self) -> str:
-        """``prior-v1`` in cold start, else ``<champion>.g<generation>.n<labels learned>``."""
+        """``prior-v1`` in cold start, else ``<champion>.g<generation>.n<labels learned>``, then
+        ``.<vocabulary tag>`` once activity names are picked (the prior reads none of them)."""
         if not self.learned_active:
             return self.config.prior.version
-        return f"{self.champion.spec.name}.g{self.generation}.n{self.labels}"
+        base = f"{self.champion.spec.name}.g{self.generation}.n{self.labels}"
+        tag = vocabulary_version(self.activities)
+        return base if tag == "a0" else f"{base}.{tag}"
+
+    def set_activities(self, vocab: ActivityVocabulary, at: datetime) -> list[ModelRecord]:
+        """Read the activity names of ``vocab`` from now on (features of other names are simply
+        absent); a `VocabularyChanged` record when it differs from the current one."""
+        before = self.activities
+        if vocab == before:
+            return []
+        self.activities = vocab
+        record = VocabularyChanged(
+            at,
+            self.labels,
+            vocabulary_version(before),
+            vocabulary_version(vocab),
+            tuple(n for n in vocab.names if n not in before.names),
+            tuple(n for n in before.names if n not in vocab.names),
+            self.version,
+        )
+        self.history.append(record)
+        return [record]
 
     def predict(self, features: Mapping[str, float]) -> Score:
         """The churn score of one customer's features; never changes the state."""
@@ -184,10 +211,12 @@ class ModelState:
     def serving(self) -> ServingModel:
         """A compact copy of what `predict` uses, for the scoring workers."""
         if not self.learned_active:
-            return ServingModel(self.config, None, 1.0, 0.0, self.version)
+            return ServingModel(self.config, None, 1.0, 0.0, self.version, self.activities)
         cal = self.champion.calibrator
         learner = copy.deepcopy(self.champion.learner)
-        return ServingModel(self.config, learner, cal.slope, cal.offset, self.version)
+        return ServingModel(
+            self.config, learner, cal.slope, cal.offset, self.version, self.activities
+        )
 
     # -- learning ------------------------------------------------------------------------
 

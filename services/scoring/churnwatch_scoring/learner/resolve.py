@@ -45,6 +45,7 @@ from churnwatch.model import (
     Snapshot,
     SnapshotOutcome,
     SwitchedToLearned,
+    VocabularyChanged,
 )
 from churnwatch.profile import CustomerProfile, from_seconds, not_renewed
 
@@ -198,12 +199,13 @@ _KINDS: dict[type, str] = {
     FellBackToPrior: "fell_back_to_prior",
     ChallengerPromoted: "promoted",
     DriftDetected: "drift",
+    VocabularyChanged: "vocabulary_changed",
 }
 
 
 def record_kind(record: ModelRecord) -> str:
     """The ``model_records.kind`` of a record: switched_to_learned | fell_back_to_prior |
-    promoted | drift."""
+    promoted | drift | vocabulary_changed."""
     return _KINDS[type(record)]
 
 
