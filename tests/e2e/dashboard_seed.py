@@ -54,6 +54,10 @@ class Seeded:
     task_customers: list[str] = field(default_factory=list)
     agent_key: str = ""
     admin_key: str = ""
+    pii_key: str = ""
+    """Agent A-2's key with pii:read: the queue shows whom to call."""
+    phones: dict[str, str] = field(default_factory=dict)
+    """The directory's phone number of each task customer who has one."""
 
 
 def _reasons(rng: random.Random) -> str:
@@ -64,7 +68,8 @@ def _reasons(rng: random.Random) -> str:
 
 
 async def seed(engine: AsyncEngine, n: int = 300, seed_: int = 7) -> Seeded:
-    """Fill a migrated, empty database; returns the customers and two keys (agent A-1, admin)."""
+    """Fill a migrated, empty database; returns the customers and three keys (agent A-1,
+    admin, agent A-2 with pii:read)."""
     rng = random.Random(seed_)
     now = datetime.now(UTC).replace(microsecond=0)
     out = Seeded()
@@ -113,9 +118,28 @@ async def seed(engine: AsyncEngine, n: int = 300, seed_: int = 7) -> Seeded:
         _, out.agent_key = await create_key(conn, name="agent-a1", scopes=["read", "tasks:write"],
                                             agent_id="A-1")  # fmt: skip
         _, out.admin_key = await create_key(conn, name="manager", scopes=["admin"])
+        _, out.pii_key = await create_key(conn, name="agent-a2", agent_id="A-2",
+                                          scopes=["read", "tasks:write", "pii:read"])  # fmt: skip
     await _tasks(engine, rng, rows, now, out)
+    await _directory(engine, out)
     await _aggregates(engine, rows, now)
     return out
+
+
+async def _directory(engine: AsyncEngine, out: Seeded) -> None:
+    """Contact details (as the scoring worker writes them from customer_profile events) for
+    every task customer but the first, who never gave any."""
+    rows = []
+    for i, cid in enumerate(out.task_customers[1:], start=1):
+        out.phones[cid] = f"+49 30 555 {1000 + i}"
+        rows.append({"c": cid, "n": f"Customer {cid[2:]}", "e": f"c{cid[2:]}@example.com",
+                     "p": out.phones[cid], "t": datetime.now(UTC)})  # fmt: skip
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO customer_directory (customer_id, name, email, phone, updated_at)"
+                 " VALUES (:c, :n, :e, :p, :t)"),
+            rows,
+        )  # fmt: skip
 
 
 async def _defaults() -> str:

@@ -112,6 +112,10 @@ async def test_a_save_team_member_works_a_task_from_the_at_risk_list(
     queued = await page.locator("section[aria-labelledby='h-team'] tr[data-task]").count()
     assert queued == len(seeded.task_customers) - 6  # six were closed by the seed
     assert await page.locator("tr.overdue .badge.overdue").count() > 0  # SLAs long past
+    assert await page.locator("a[href^='tel:']").count() == 0  # no pii:read: nobody to call
+    assert await page.get_by_role("columnheader", name="Contact", exact=True).count() == 0
+    assert "need a key with pii:read" in await page.inner_text("main")
+    assert seeded.phones[seeded.task_customers[1]] not in await page.inner_text("main")
 
     # the at-risk list: customers with an open task, most value at risk first
     await ready(page, "/at-risk?has_open_task=true")
@@ -149,6 +153,31 @@ async def test_a_save_team_member_works_a_task_from_the_at_risk_list(
     assert "3 of 7 tasks" in after, after
     assert "42.9 %" in after, after
     await page.screenshot(path=str(SCREENSHOTS / "kpis.png"), full_page=True)
+    assert page.errors == []
+
+
+async def test_the_queue_shows_whom_to_call_with_pii_read(page: Any, seeded: Seeded) -> None:
+    """Agent A-2's key has pii:read: each task shows the customer's name with tel: and mailto:
+    links (the API audits the reads); a customer without details says so."""
+    await page.goto("/login")
+    await page.get_by_label("API key").fill(seeded.pii_key)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url("**/queue")
+    await ready(page, "/queue", shot="queue-contacts")
+    team = page.locator("section[aria-labelledby='h-team']")
+    assert await team.get_by_role("columnheader", name="Contact", exact=True).count() == 1
+    customer = seeded.task_customers[1]
+    row = team.locator(f"tr[data-task='T-{customer}']")
+    phone = seeded.phones[customer]
+    call = row.get_by_role("link", name=phone)
+    assert await call.get_attribute("href") == "tel:" + phone.replace(" ", "")
+    mail = row.get_by_role("link", name=f"c{customer[2:]}@example.com")
+    assert await mail.get_attribute("href") == f"mailto:c{customer[2:]}@example.com"
+    assert f"Customer {customer[2:]}" in await row.inner_text()
+    nobody = team.locator(f"tr[data-task='T-{seeded.task_customers[0]}']")
+    assert "no details" in await nobody.inner_text()
+    assert await team.locator("a[href^='tel:']").count() == len(seeded.phones) - 6  # 6 closed
+    assert "need a key with pii:read" not in await page.inner_text("main")
     assert page.errors == []
 
 

@@ -23,7 +23,7 @@ from churnwatch_alerts.assign import assign_policy
 from churnwatch_alerts.playbooks import load_playbooks
 from churnwatch_alerts.store import load_roster, save_cursors
 from churnwatch_alerts.store.tasks import unassigned_open
-from churnwatch_alerts.worktasks import apply_transition, wall_clock
+from churnwatch_alerts.worktasks import apply_transition, queue_key, wall_clock
 from churnwatch_runtime.db import raw_connection
 
 __all__ = ["Backlog", "assign_backlog"]
@@ -43,13 +43,12 @@ async def assign_backlog(
     default_policy: str = "round_robin", now: datetime | None = None, limit: int = 1_000,
 ) -> Backlog:  # fmt: skip
     """Assign up to ``limit`` unassigned open tasks (of ``team``, or all teams) in queue order
-    (priority, then SLA due time); one transaction, one audit row per task naming ``actor``."""
+    (`worktasks.QUEUE_ORDER`); one transaction, one audit row per task naming ``actor``."""
     at = wall_clock(now)
     async with engine.begin() as conn:
         playbooks = await load_playbooks(conn)
         pg = await raw_connection(conn)
-        views = sorted(await unassigned_open(pg, team),
-                       key=lambda v: (-v.priority, v.sla_due_at, v.task_id))[:limit]  # fmt: skip
+        views = sorted(await unassigned_open(pg, team), key=queue_key)[:limit]
         roster = await load_roster(pg, sorted({v.team for v in views}))
         if roster is None:
             return Backlog((), len(views))

@@ -23,17 +23,26 @@ slot (``max_open``).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch.alerts import FINAL_STATES, InvalidTransition, TaskState, transition
+from churnwatch_alerts.store.queue import (
+    QUEUE_ORDER,
+    Contact,
+    ContactReader,
+    QueueFilter,
+    cursor_of,
+    fetch_queue,
+    queue_contacts,
+    queue_key,
+)
 from churnwatch_alerts.store.tasks import (
     TASK_COLUMNS,
     agent_load,
     fetch_task,
-    fetch_tasks,
     lock_agent,
     lock_task,
     task_view,
@@ -57,21 +66,29 @@ from churnwatch_runtime.db import Pg, raw_connection
 
 __all__ = [
     "OUTCOMES",
+    "QUEUE_ORDER",
     "TASK_COLUMNS",
     "UNFINISHED",
     "AgentFull",
     "AgentNotFound",
     "AgentUnavailable",
     "AuditEntry",
+    "Contact",
+    "ContactReader",
     "Outcome",
+    "QueueFilter",
+    "QueuePage",
     "TaskNotFound",
     "TaskView",
     "TaskWorkError",
     "apply_transition",
     "assign",
     "close",
+    "cursor_of",
     "get_task",
     "list_tasks",
+    "queue",
+    "queue_key",
     "release",
     "start",
     "task_view",
@@ -167,11 +184,41 @@ async def list_tasks(
     engine: AsyncEngine, *, state: str | None = None, team: str | None = None,
     assignee: str | None = None, limit: int = 50,
 ) -> list[TaskView]:  # fmt: skip
-    """Tasks in queue order (priority descending, then the SLA due time); ``state`` None means
-    every unfinished one (open, assigned, in progress)."""
-    states = [s.value for s in UNFINISHED] if state is None else [TaskState(state).value]
+    """Tasks in queue order (`QUEUE_ORDER`: priority descending, then the SLA due time, the
+    creation time, the id); ``state`` None means every unfinished one (open, assigned, in
+    progress)."""
+    f = QueueFilter(team=team, assignee=assignee, states=() if state is None else (state,))
+    return (await queue(engine, f, limit=limit)).tasks
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """A page of the queue: its tasks, whether more follow, and — read for a `ContactReader`
+    only, else None — contact details by customer id (a customer the directory holds nothing
+    for, never given or erased, is missing)."""
+
+    tasks: list[TaskView]
+    more: bool
+    contacts: dict[str, Contact] | None = None
+
+
+async def queue(
+    engine: AsyncEngine, f: QueueFilter, *, now: datetime | None = None,
+    after: tuple[float, datetime, datetime, str] | None = None, limit: int = 50,
+    contacts_for: ContactReader | None = None,
+) -> QueuePage:  # fmt: skip
+    """Up to ``limit`` tasks of the queue after ``after`` (`cursor_of` a task) and, for
+    ``contacts_for`` only, the contact details of those tasks' customers, audited in the same
+    transaction (without a reader the directory is not touched). ``now`` decides *overdue*."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    async with engine.connect() as conn:
+    at = wall_clock(now)
+    async with engine.begin() as conn:
         pg = await raw_connection(conn)
-        return await fetch_tasks(pg, states, team=team, assignee=assignee, limit=limit)
+        tasks = await fetch_queue(pg, f, now=at, after=after, limit=limit + 1)
+        page = tasks[:limit]
+        contacts = None
+        if contacts_for is not None:
+            ids = [t.customer_id for t in page]
+            contacts = await queue_contacts(pg, ids, reader=contacts_for)
+        return QueuePage(page, len(tasks) > limit, contacts)

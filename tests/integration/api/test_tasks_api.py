@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from churnwatch_alerts import agents as ag
+from churnwatch_api.paging import encode_cursor
 from tests.integration.api.conftest import MakeKey
 from tests.integration.api.seed import HOUR, add_tasks, scalar, task_row
 from tests.integration.api.support import bearer
@@ -141,3 +143,90 @@ async def test_agents_and_backlog(
                          " ORDER BY id DESC LIMIT 1")  # fmt: skip
     assert actor == "boss"
     assert (await api_client.patch("/v1/agents/nope", headers=admin, json={})).status_code == 404
+
+
+async def test_queue_order_within_equal_priority(
+    api_client: httpx.AsyncClient, api_engine: AsyncEngine, make_key: MakeKey
+) -> None:
+    """Equal priority: the most overdue first (earliest SLA due), then the oldest (created
+    first), then the id; the same order when paged one task at a time (the cursor carries
+    every key of the order)."""
+    now = datetime.now(UTC)
+    await add_tasks(api_engine,
+        task_row("T-a", "C-a", priority=5.0, created=now - 2 * HOUR, due=now + 6 * HOUR),
+        task_row("T-b", "C-b", priority=5.0, created=now - 50 * HOUR, due=now - 42 * HOUR),
+        task_row("T-c", "C-c", priority=5.0, created=now - 30 * HOUR, due=now - 22 * HOUR),
+        task_row("T-d", "C-d", priority=5.0, created=now - 31 * HOUR, due=now - 22 * HOUR),
+        task_row("T-e", "C-e", priority=9.0, created=now - HOUR, due=now + 7 * HOUR),
+        task_row("T-f", "C-f", priority=1.0, created=now - 90 * HOUR, due=now - 82 * HOUR),
+        task_row("T-0", "C-0", priority=5.0, created=now - 31 * HOUR, due=now - 22 * HOUR),
+    )  # fmt: skip
+    reader = bearer(await make_key(["read"]))
+    expected = ["T-e", "T-b", "T-0", "T-d", "T-c", "T-a", "T-f"]
+
+    whole = (await api_client.get("/v1/tasks", headers=reader)).json()
+    assert [t["task_id"] for t in whole["items"]] == expected
+    assert [t["overdue"] for t in whole["items"]] == [False, True, True, True, True, False, True]
+    paged: list[str] = []
+    cursor = None
+    for _ in range(len(expected) + 1):
+        params: dict[str, str | int] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await api_client.get("/v1/tasks", params=params, headers=reader)).json()
+        paged += [t["task_id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == expected
+    old = encode_cursor("tasks", 5.0, now, "T-1")  # a cursor of the three-key order: refused
+    refused = await api_client.get("/v1/tasks", params={"cursor": old}, headers=reader)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "query.cursor"
+
+
+async def test_queue_contact_details_only_with_pii_read_and_audited(
+    api_client: httpx.AsyncClient, api_engine: AsyncEngine, make_key: MakeKey
+) -> None:
+    now = datetime.now(UTC)
+    await add_tasks(api_engine,
+        task_row("T-1", "C-1", priority=3.0, created=now - HOUR, due=now + 7 * HOUR),
+        task_row("T-2", "C-2", priority=2.0, created=now - HOUR, due=now + 7 * HOUR),
+        task_row("T-3", "C-3", priority=1.0, created=now - HOUR, due=now + 7 * HOUR),
+    )  # fmt: skip
+    async with api_engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO customer_directory (customer_id, name, email, phone, updated_at)"
+                 " VALUES ('C-1', 'Jana Novak', 'jana@example.com', '+49 30 1234567', :t),"
+                 " ('C-2', NULL, 'ole@example.com', NULL, :t)"),
+            {"t": now},
+        )  # fmt: skip
+    plain = bearer(await make_key(["read"]))
+    pii = bearer(await make_key(["read", "pii:read"], name="caller"))
+    audit_sql = ("SELECT coalesce(string_agg(action || ':' || target || ':' || actor, ','"
+                 " ORDER BY target), '') FROM api_audit WHERE action LIKE 'pii.%'")  # fmt: skip
+
+    hidden = await api_client.get("/v1/tasks", headers=plain)
+    assert hidden.status_code == 200
+    assert [t["task_id"] for t in hidden.json()["items"]] == ["T-1", "T-2", "T-3"]
+    assert all("contact" not in t for t in hidden.json()["items"])  # absent, not empty
+    assert "Novak" not in hidden.text
+    assert "+49" not in hidden.text
+    assert await scalar(api_engine, audit_sql) == ""
+
+    shown = (await api_client.get("/v1/tasks", headers=pii)).json()
+    assert [t["contact"] for t in shown["items"]] == [
+        {"name": "Jana Novak", "email": "jana@example.com", "phone": "+49 30 1234567"},
+        {"name": None, "email": "ole@example.com", "phone": None},
+        None,  # nothing in the directory for C-3
+    ]
+    assert await scalar(api_engine, audit_sql) == "pii.queue:C-1:caller,pii.queue:C-2:caller"
+
+    # erased: the directory row is gone, so the queue shows (and audits) nothing for C-1
+    admin = bearer(await make_key(["admin"], name="dpo"))
+    assert (await api_client.delete("/v1/customers/C-1", headers=admin)).status_code == 200
+    page = (await api_client.get("/v1/tasks", params={"limit": 1}, headers=pii)).json()
+    assert [(t["task_id"], t["contact"]) for t in page["items"]] == [("T-1", None)]
+    assert await scalar(api_engine, "SELECT count(*) FROM api_audit WHERE action = 'pii.queue'"
+                        " AND target = 'C-1'") == 1  # fmt: skip
+    # the page's customers only: the one-more row that tells a next page exists is not read
+    assert await scalar(api_engine, "SELECT count(*) FROM api_audit WHERE action = 'pii.queue'"
+                        " AND target = 'C-2'") == 1  # fmt: skip

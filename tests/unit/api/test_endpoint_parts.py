@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from churnwatch_alerts.store.queue import queue_sql
+from churnwatch_alerts.worktasks import QueueFilter
 from churnwatch_api.live import parse_event_id, sse
 from churnwatch_api.paging import BadCursor, decode_cursor, encode_cursor, parse_time
 from churnwatch_api.routes._shapes import is_overdue
 from churnwatch_api.routes.at_risk import csv_lines
-from churnwatch_api.store import at_risk, tasks
+from churnwatch_api.store import at_risk
 
 values = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
                    st.integers(min_value=-(2**53), max_value=2**53))  # fmt: skip
@@ -58,11 +60,21 @@ def test_at_risk_filters_become_parameters_never_sql() -> None:
 
 def test_task_queue_cursor_continues_in_queue_order() -> None:
     due = datetime(2026, 3, 10, 17, tzinfo=UTC)
-    query = tasks.TaskQuery(agent="A-1", states=("assigned",), overdue=False)
-    sql, params = tasks.build_query(query, due, (2.5, due, "T-9"), 21)
-    assert params == [["assigned"], "A-1", due, 2.5, due, "T-9"]
+    made = due - timedelta(hours=8)
+    query = QueueFilter(assignee="A-1", states=("assigned",), overdue=False)
+    sql, params = queue_sql(query, due, (2.5, due, made, "T-9"), 21)
+    assert params == ["A-1", due, 2.5, due, made, "T-9"]
+    assert "WHERE state IN ('assigned') AND assignee = $1" in sql
     assert "NOT (state IN ('open', 'assigned')" in sql
-    assert "(priority < $4 OR (priority = $4 AND (sla_due_at, task_id) > ($5, $6)))" in sql
+    assert "AND priority <= $3 AND (priority < $3 OR (sla_due_at, created_at, task_id) >" \
+        " ($4, $5, $6))" in sql  # fmt: skip
+    assert sql.endswith("ORDER BY priority DESC, sla_due_at, created_at, task_id LIMIT 21")
+    nasty = "x'); DROP TABLE tasks; --"
+    sql, params = queue_sql(QueueFilter(team=nasty, customer=nasty), due, None, 5)
+    assert nasty not in sql
+    assert params == [nasty, nasty]
+    with pytest.raises(ValueError, match="TaskState"):
+        queue_sql(QueueFilter(states=(nasty,)), due, None, 5)
 
 
 def test_overdue_is_about_the_first_contact() -> None:

@@ -4,7 +4,7 @@ runs on the caller's asyncpg connection, inside the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -96,19 +96,6 @@ async def fetch_task(pg: Pg, task_id: str) -> TaskView:
         task_id,
     )
     return replace(task_view(row), audit=tuple(AuditEntry(*a) for a in audit))
-
-
-async def fetch_tasks(
-    pg: Pg, states: Sequence[str], *, team: str | None, assignee: str | None, limit: int
-) -> list[TaskView]:
-    """Tasks in ``states``, in queue order (priority descending, then the SLA due time)."""
-    rows = await pg.fetch(
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE state = ANY($1::text[])"
-        " AND ($2::text IS NULL OR team = $2) AND ($3::text IS NULL OR assignee = $3)"
-        " ORDER BY priority DESC, sla_due_at, task_id LIMIT $4",
-        list(states), team, assignee, limit,
-    )  # fmt: skip
-    return [task_view(r) for r in rows]
 
 
 async def assigned_tasks(pg: Pg, agent_id: str) -> list[TaskView]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
@@ -93,7 +93,7 @@ class TaskOut(BaseModel):
     audit: list[AuditStep] = Field(default_factory=list, description="GET /v1/tasks/{id} only")
 
     @classmethod
-    def of(cls, t: TaskView, now: datetime | None = None) -> TaskOut:
+    def of(cls, t: TaskView, now: datetime | None = None) -> Self:
         at = now or datetime.now(UTC)
         return cls(
             task_id=t.task_id, customer_id=t.customer_id, playbook_id=t.playbook_id,

@@ -22,7 +22,7 @@ from churnwatch_api.deps import EngineDep, require
 from churnwatch_api.paging import BadCursor, decode_cursor, encode_cursor, parse_time
 from churnwatch_api.problems import Problem, problem_responses
 from churnwatch_api.routes._shapes import TaskOut, bad_cursor
-from churnwatch_api.store.tasks import TaskQuery, fetch_tasks
+from churnwatch_api.store.tasks import fetch_page
 
 router = APIRouter(tags=["tasks"], responses=problem_responses(401, 403, 422, 429))
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -34,8 +34,26 @@ State = Literal["open", "assigned", "in_progress", "won", "lost", "no_contact", 
 WORK_ERRORS = problem_responses(404, 409)
 
 
+class Contact(BaseModel):
+    """Whom to call: the customer directory's details (personal data)."""
+
+    name: str | None = Field(examples=["Jana Novák"])
+    email: str | None = Field(examples=["jana.novak@example.com"])
+    phone: str | None = Field(examples=["+49 30 1234567"])
+
+
+class QueueTask(TaskOut):
+    """A task in the queue; ``contact`` only for a key with ``pii:read``."""
+
+    contact: Contact | None = Field(
+        None,
+        description="only with pii:read (absent without it; each read audited as pii.queue);"
+        " null when the directory holds nothing for the customer (never given, or erased)",
+    )
+
+
 class TaskPage(BaseModel):
-    items: list[TaskOut]
+    items: list[QueueTask]
     next_cursor: str | None
 
 
@@ -46,10 +64,18 @@ def problem(exc: Exception) -> Problem:
     return Problem(409, detail=str(exc))
 
 
-@router.get("/v1/tasks", summary="The queue: per team, per agent, by state, overdue or not")
+@router.get(
+    "/v1/tasks",
+    summary="The queue: per team, per agent, by state, overdue or not",
+    description="In queue order: priority descending (the playbook's priority fact, value at"
+    " risk by default), then the SLA due time (the most overdue first), then the creation time"
+    " (the oldest first), then the id. With pii:read every task carries its customer's"
+    " `contact` (name, email, phone; audited); without it the field is absent.",
+    response_model_exclude_unset=True,  # `contact` is left unset without pii:read
+)
 async def list_tasks(
     engine: EngineDep,
-    _: Reader,
+    who: Reader,
     team: Annotated[str | None, Query(max_length=100, examples=["save"])] = None,
     agent: Annotated[str | None, Query(max_length=100, examples=["A-1"])] = None,
     state: Annotated[list[State] | None, Query(description="default: unfinished")] = None,
@@ -63,18 +89,28 @@ async def list_tasks(
     after = None
     if cursor:
         try:
-            prio, due, task_id = decode_cursor(cursor, "tasks", 3)
-            after = (float(prio), parse_time(due), str(task_id))
+            prio, due, created, task_id = decode_cursor(cursor, "tasks", 4)
+            after = (float(prio), parse_time(due), parse_time(created), str(task_id))
         except (BadCursor, TypeError, ValueError) as exc:
             raise bad_cursor(BadCursor(str(exc))) from None
     now = datetime.now(UTC)
-    query = TaskQuery(team, agent, tuple(state or ()), overdue, customer)
-    views, more = await fetch_tasks(engine, query, now=now, after=after, limit=limit)
+    f = wt.QueueFilter(team, agent, tuple(state or ()), overdue, customer)
+    page = await fetch_page(engine, f, who=who, now=now, after=after, limit=limit)
     token = None
-    if more and views:
-        last = views[-1]
-        token = encode_cursor("tasks", last.priority, last.sla_due_at, last.task_id)
-    return TaskPage(items=[TaskOut.of(v, now) for v in views], next_cursor=token)
+    if page.more and page.tasks:
+        token = encode_cursor("tasks", *wt.cursor_of(page.tasks[-1]))
+    items = []
+    for view in page.tasks:
+        item = QueueTask.of(view, now)
+        if page.contacts is not None:
+            found = page.contacts.get(view.customer_id)
+            item.contact = (
+                None
+                if found is None
+                else Contact(name=found.name, email=found.email, phone=found.phone)
+            )  # assigned: marked set, so it is sent (null too)
+        items.append(item)
+    return TaskPage(items=items, next_cursor=token)
 
 
 @router.get("/v1/tasks/{task_id}", summary="A task with its audit steps", responses=WORK_ERRORS)

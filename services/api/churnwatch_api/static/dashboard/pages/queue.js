@@ -1,6 +1,7 @@
 // The save team's queue: my tasks and my team's (GET /v1/tasks), claim, start, close with an
-// outcome and a note; overdue tasks are marked. Task events on /v1/live refresh the lists.
-import { api, due, el, field, label, me, money, pct, show, table } from "../lib.js";
+// outcome and a note; overdue tasks are marked. With pii:read each task shows whom to call (name,
+// tel: and mailto: links; the API audits every read). Task events on /v1/live refresh the lists.
+import { api, can, due, el, field, label, me, money, pct, show, table } from "../lib.js";
 import { follow } from "../live.js";
 import { taskActions } from "../tasks.js";
 
@@ -22,9 +23,10 @@ export default async function queue() {
     el("div", { class: "field check" }, overdueOnly, el("label", { for: (overdueOnly.id = "f-overdue") }, "Overdue only")),
     el("button", { type: "submit" }, "Show"),
   );
+  const pii = can(who, "pii:read");
   show(
     who.agent_id ? mine : el("p", { class: "note" }, `Your key (${who.name}) is not bound to an agent: you can see and assign tasks, claiming needs an agent's key.`),
-    el("section", {}, filters),
+    el("section", {}, filters, pii ? null : el("p", { class: "muted" }, "Phone numbers and e-mail addresses need a key with pii:read.")),
     teams,
   );
 
@@ -50,9 +52,10 @@ export default async function queue() {
 
   function taskTable(items, caption) {
     return table(
-      `Tasks of ${caption}, most urgent first; value at risk over the next 12 months`,
+      `Tasks of ${caption}, highest priority first, then the most overdue, then the oldest; value at risk over the next 12 months`,
       [
         { head: "Customer", cell: (t) => el("a", { href: `/customers/${encodeURIComponent(t.customer_id)}` }, t.customer_id) },
+        ...(pii ? [{ head: "Contact", cell: (t) => contactCell(t.contact) }] : []),
         { head: "Why", cell: (t) => el("span", {}, label(t.playbook_id), el("br"), el("small", { class: "muted" }, (t.reasons[0] || {}).text || "")) },
         { head: "Tier", cell: (t) => t.tier },
         { head: "P(churn)", num: true, cell: (t) => pct(t.churn_probability, 0) },
@@ -69,4 +72,17 @@ export default async function queue() {
 
   await load();
   follow(["task"], () => load());
+}
+
+/** Whom to call: the name, a tel: link and a mailto: link (null: nothing stored, or erased). */
+function contactCell(c) {
+  if (!c || (!c.name && !c.phone && !c.email)) return el("span", { class: "muted" }, "no details");
+  const dial = c.phone ? c.phone.replace(/[^0-9+*#]/g, "") : "";
+  return el(
+    "span",
+    { class: "contact" },
+    c.name ? el("span", {}, c.name) : null,
+    c.phone ? [c.name ? el("br") : null, el("a", { href: `tel:${dial}`, class: "tel" }, c.phone)] : null,
+    c.email ? [c.name || c.phone ? el("br") : null, el("a", { href: `mailto:${c.email}`, class: "mail" }, c.email)] : null,
+  );
 }
