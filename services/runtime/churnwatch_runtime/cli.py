@@ -167,35 +167,6 @@ def at_risk(
     _console().print(table)
 
 
-@app.command("tasks")
-def tasks(
-    limit: Annotated[int, typer.Option(help="How many tasks.")] = 20,
-    as_json: AsJson = False,
-    as_csv: AsCsv = False,
-) -> None:
-    """The save team's open task queue, highest priority first; OVERDUE: still waiting for
-    the first contact after the SLA due time."""
-    from rich.table import Table
-
-    from churnwatch_runtime.views import TASKS, fetch, reason_text
-
-    rows = fetch(CommonSettings().database_url, TASKS, limit=limit)
-    if _exported(rows, as_json, as_csv):
-        return
-    table = Table()
-    _id_column(table, "task", rows, "task_id")
-    _id_column(table, "customer", rows, "customer_id")
-    for name in ("playbook", "state", "tier", "at risk", "SLA due", "assignee", "why"):
-        table.add_column(name)
-    for r in rows:
-        due = f"{r['sla_due_at']:%Y-%m-%d %H:%M}" + (" OVERDUE" if r["overdue"] else "")
-        table.add_row(
-            r["task_id"], r["customer_id"], r["playbook_id"], r["state"], r["tier"],
-            f"{r['value_at_risk']:,.0f}", due, r["assignee"] or "-", reason_text(r["reasons"]),
-        )  # fmt: skip
-    _console().print(table)
-
-
 @app.command("schema")
 def schema(
     out: Annotated[Path | None, typer.Option(help="File to write; stdout if absent.")] = None,

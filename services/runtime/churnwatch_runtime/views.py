@@ -1,4 +1,5 @@
-"""Terminal views for operators until the API and dashboard exist: at-risk list and task queue.
+"""Terminal views for operators: the at-risk list (``churnwatch at-risk``), and the exports
+both it and the task queue (``churnwatch tasks``, in `churnwatch_alerts.queue_cli`) print.
 
 Read-only queries against the tables the services maintain; the numbers mean what kpis.md says.
 """
@@ -21,17 +22,6 @@ SELECT customer_id, band, churn_probability, tier, lifecycle_stage, clv, value_i
 FROM latest_scores
 WHERE band IN ('high', 'critical')
 ORDER BY value_at_risk DESC
-LIMIT :limit
-"""
-
-TASKS = """
-SELECT task_id, customer_id, playbook_id, state, tier, value_at_risk, sla_due_at, reasons,
-       assignee,
-       (state IN ('open', 'assigned') AND first_contact_at IS NULL AND sla_due_at < now())
-         AS overdue
-FROM tasks
-WHERE state IN ('open', 'assigned', 'in_progress')
-ORDER BY priority DESC, sla_due_at
 LIMIT :limit
 """
 

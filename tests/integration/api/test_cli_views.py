@@ -41,14 +41,59 @@ async def test_piped_tables_and_exports(
     both = runner.invoke(app, ["at-risk", "--csv", "--json"])
     assert both.exit_code != 0
 
-    queue = runner.invoke(app, ["tasks"])
+    queue = await asyncio.to_thread(runner.invoke, app, ["tasks"])  # it runs its own loop
     assert queue.exit_code == 0, queue.output
     late_line = next(line for line in queue.output.splitlines() if "T-late" in line)
     assert "OVERDUE" in late_line
     assert LONG in queue.output
     assert "OVERDUE" not in next(ln for ln in queue.output.splitlines() if "T-fresh" in ln)
-    tasks = {r["task_id"]: r for r in orjson.loads(runner.invoke(app, ["tasks", "--json"]).output)}
+    exported = await asyncio.to_thread(runner.invoke, app, ["tasks", "--json"])
+    tasks = {r["task_id"]: r for r in orjson.loads(exported.output)}
     assert (tasks["T-late"]["overdue"], tasks["T-fresh"]["overdue"]) == (True, False)
+    assert "phone" not in tasks["T-late"]  # contact details only with --contact
+
+
+async def test_queue_order_and_contacts_from_the_cli(
+    db: AsyncEngine, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``churnwatch tasks`` lists in the queue's order (as the API does) and, with --contact,
+    shows whom to call; each customer shown is audited with the operator's name."""
+    from sqlalchemy import text
+
+    from tests.integration.api.seed import scalar
+
+    now = datetime.now(UTC)
+    await add_tasks(db,
+        task_row("T-new", "C-1", priority=4.0, created=now - HOUR, due=now + 7 * HOUR),
+        task_row("T-old", "C-2", priority=4.0, created=now - 40 * HOUR, due=now - 32 * HOUR),
+        task_row("T-top", "C-3", priority=8.0, created=now - HOUR, due=now + 7 * HOUR),
+    )  # fmt: skip
+    async with db.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO customer_directory (customer_id, name, email, phone, updated_at)"
+                 " VALUES ('C-2', 'Ada Berg', 'ada@example.com', '+46 8 123 456', :t)"),
+            {"t": now},
+        )  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    monkeypatch.setenv("CW_ACTOR", "ops-lena")
+    runner = CliRunner()
+
+    plain = await asyncio.to_thread(runner.invoke, app, ["tasks", "--json"])
+    assert [r["task_id"] for r in orjson.loads(plain.output)] == ["T-top", "T-old", "T-new"]
+    assert await scalar(db, "SELECT count(*) FROM api_audit WHERE action = 'pii.queue'") == 0
+
+    table = await asyncio.to_thread(runner.invoke, app, ["tasks", "--contact"])
+    assert table.exit_code == 0, table.output
+    line = next(ln for ln in table.output.splitlines() if "T-old" in ln)
+    assert "+46 8 123 456" in line
+    assert "ada@example.com" in line
+    rows = await asyncio.to_thread(runner.invoke, app, ["tasks", "--contact", "--csv"])
+    by_id = {r["task_id"]: r for r in csv.DictReader(io.StringIO(rows.output))}
+    assert (by_id["T-old"]["name"], by_id["T-new"]["phone"]) == ("Ada Berg", "")
+    audited = await scalar(db, "SELECT string_agg(target || ':' || actor || ':'"
+                           " || coalesce(key_id, '-'), ',') FROM api_audit"
+                           " WHERE action = 'pii.queue'")  # fmt: skip
+    assert audited == "C-2:ops-lena:-,C-2:ops-lena:-"  # one read per run, C-2 has details
 
 
 async def test_uplift_so_far_and_agent_backlog_from_the_cli(
