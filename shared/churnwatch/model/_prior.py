@@ -85,6 +85,31 @@ DEFAULT_PRIOR_TERMS: tuple[PriorTerm, ...] = (
 )
 
 
+_Coefficients = tuple[tuple[str, str | None, float, float, float, float, float], ...]
+
+
+_COEFFICIENTS: dict[int, tuple[tuple[PriorTerm, ...], _Coefficients]] = {}
+
+
+def _coefficients(terms: tuple[PriorTerm, ...]) -> _Coefficients:
+    """The terms as plain tuples: `RulePrior.explain` runs at every score, and reading
+    tuples instead of calling `PriorTerm.value` halves its cost (same arithmetic). Cached by
+    the identity of the tuple (hashing eight dataclasses would cost as much as it saves).
+
+    >>> _coefficients(DEFAULT_PRIOR_TERMS[:1])
+    (('activity_recency_days', None, 0.5, 7, 14, -0.5, 6),)
+    """
+    cached = _COEFFICIENTS.get(id(terms))
+    if cached is None or cached[0] is not terms:
+        if len(_COEFFICIENTS) > 64:
+            _COEFFICIENTS.clear()
+        row = tuple(
+            (t.feature, t.given, t.weight, t.reference, t.scale, t.low, t.high) for t in terms
+        )
+        cached = _COEFFICIENTS[id(terms)] = (terms, row)
+    return cached[1]
+
+
 @dataclass(frozen=True, slots=True)
 class RulePrior:
     """A fixed, documented logistic model used until enough labels exist.
@@ -126,11 +151,17 @@ class RulePrior:
 
     def explain(self, features: Mapping[str, float]) -> tuple[float, dict[str, float]]:
         """The log-odds of churn and each present feature's contribution to it."""
-        parts = {
-            t.feature: t.value(features[t.feature])
-            for t in self.terms
-            if t.feature in features and (t.given is None or features.get(t.given, 0.0))
-        }
+        parts: dict[str, float] = {}
+        for feature, given, weight, reference, scale, low, high in _coefficients(self.terms):
+            x = features.get(feature)
+            if x is None or (given is not None and not features.get(given, 0.0)):
+                continue
+            if x != x:  # NaN: the reference value, as `PriorTerm.value`
+                parts[feature] = 0.0
+                continue
+            z = (x - reference) / scale
+            z = low if low > z else z  # min(max(z, low), high), the same float
+            parts[feature] = weight * (high if high < z else z)
         return self.intercept + math.fsum(parts.values()), parts
 
     def probability(self, features: Mapping[str, float]) -> float:

@@ -15,6 +15,7 @@ time, as ``feature_ref`` for the total.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import struct
@@ -121,6 +122,9 @@ class ActivityVocabulary:
 
     def feature_names(self) -> tuple[str, ...]:
         """The feature names, in the order of `values`."""
+        return _layout(self)[0]
+
+    def _names(self) -> tuple[str, ...]:
         out: list[str] = []
         for name in self.names:
             slug = _slug(name)
@@ -132,7 +136,7 @@ class ActivityVocabulary:
     def values(self, p: CustomerProfile, now: float) -> list[float]:
         """The features of profile ``p`` at ``now`` (seconds), in `feature_names` order."""
         start = tenure_start(p)
-        known = {activity_key(name): i for i, name in enumerate(self.names)}
+        known = _layout(self)[1]
         named = [(0.0, 0.0)] * len(self.names)
         other = [[0.0, 0.0] for _ in range(self.buckets)]
         for key, (short, long) in p.activities.items():
@@ -153,4 +157,15 @@ class ActivityVocabulary:
 
     def features(self, p: CustomerProfile, now: float) -> dict[str, float]:
         """`values` keyed by `feature_names`."""
-        return dict(zip(self.feature_names(), self.values(p, now), strict=True))
+        return dict(zip(_layout(self)[0], self.values(p, now), strict=True))
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(vocab: ActivityVocabulary) -> tuple[tuple[str, ...], dict[int, int]]:
+    """A vocabulary's feature names and its names' table keys → index, computed once: both
+    are read at every score (the dict is never handed out to be changed).
+
+    >>> _layout(ActivityVocabulary(("post",), buckets=0))[0]
+    ('activity_post_short', 'activity_post_long', 'activity_post_trend')
+    """
+    return vocab._names(), {activity_key(name): i for i, name in enumerate(vocab.names)}

@@ -15,7 +15,6 @@ from ._clock import DAY, WEEK, from_seconds
 from ._derived import (
     WINDOWS,
     next_renewal,
-    open_entries,
     purchase_interval_days,
     subscription_state,
     tenure_start,
@@ -176,39 +175,71 @@ def next_due(
     """
     if profile.erased:
         return None
-    t = now.timestamp()
-    due = [when for when in _candidates(profile, rules) if when > t]
-    return from_seconds(min(due)) if due else None
+    due = _next(profile, now.timestamp(), rules)
+    return from_seconds(due) if due else None
 
 
-def _candidates(p: CustomerProfile, rules: LifecycleRules) -> list[int]:
-    start = tenure_start(p)
-    out: list[int] = []
+_RECENCY = tuple(d * DAY for d in RECENCY_STEPS_DAYS)  # ascending, as every series below
+_COMPLAINT = tuple(d * DAY for d in COMPLAINT_STEPS_DAYS)
+_TICKET = _COMPLAINT[:2]
+_WINDOW_ENDS = tuple(w * DAY for w in WINDOWS)
+_NONE = 2**63  # above any instant
+
+
+def _first(anchor: int, offsets: tuple[int, ...], t: float, best: int) -> int:
+    """The smaller of ``best`` and the first ``anchor + offset`` after ``t`` (offsets
+    ascending, so the first after ``t`` is the series' smallest after ``t``).
+
+    >>> _first(100, (1, 5, 9), 104.5, _NONE), _first(100, (1, 5, 9), 104.5, 102)
+    (105, 102)
+    """
+    for offset in offsets:
+        when = anchor + offset
+        if when > t:
+            return when if when < best else best
+    return best
+
+
+def _next(p: CustomerProfile, t: float, rules: LifecycleRules) -> int:
+    """The earliest scheduled change after ``t`` (0: none): the smallest of the candidate
+    times below that lies after ``t``, each ascending series cut at its first such time
+    instead of listing every candidate (this runs at every score)."""
+    best = _NONE
+    lapse = rules.lapse_days * DAY
     for anchor in (p.last_activity or p.first_seen, p.last_tx):
         if anchor:
-            out.extend(anchor + d * DAY for d in RECENCY_STEPS_DAYS)
-            out.append(anchor + rules.lapse_days * DAY)
+            best = _first(anchor, _RECENCY, t, best)
+            if t < anchor + lapse < best:
+                best = anchor + lapse
     interval = purchase_interval_days(p)
     if interval > 0:
-        out.extend(p.last_tx + round(k * interval * DAY) for k in (1, 2, 3))
+        steps = (round(interval * DAY), round(2 * interval * DAY), round(3 * interval * DAY))
+        best = _first(p.last_tx, steps, t, best)
     for week in p.tx_weeks:
-        out.extend((week + 1) * WEEK + w * DAY for w in WINDOWS)
+        best = _first((week + 1) * WEEK, _WINDOW_ENDS, t, best)
+    singles: list[int] = []
+    start = tenure_start(p)
     if start:
-        out.append(start + rules.new_days * DAY)
+        singles.append(start + rules.new_days * DAY)
     if p.stage == Stage.REACTIVATED:
-        out.append(p.stage_since + rules.reactivated_days * DAY)
-    for entry in open_entries(p.complaints):
-        out.extend(entry[0] + d * DAY for d in COMPLAINT_STEPS_DAYS)
-    for entry in open_entries(p.tickets):
-        out.extend(entry[0] + d * DAY for d in COMPLAINT_STEPS_DAYS[:2])
+        singles.append(p.stage_since + rules.reactivated_days * DAY)
+    for entry in p.complaints.values():
+        if entry[1] > entry[2]:  # open (`open_entries`)
+            best = _first(entry[0], _COMPLAINT, t, best)
+    for entry in p.tickets.values():
+        if entry[1] > entry[2]:
+            best = _first(entry[0], _TICKET, t, best)
     renewal = next_renewal(p)
     if renewal:
-        out.extend((renewal, renewal + RENEWAL_GRACE_DAYS * DAY))
+        best = _first(renewal, (0, RENEWAL_GRACE_DAYS * DAY), t, best)
     if p.cancel_at:
-        out.append(p.cancel_effective or p.cancel_at)
+        singles.append(p.cancel_effective or p.cancel_at)
     if p.increase_at:
-        out.extend((p.increase_at + 30 * DAY, p.increase_at + 90 * DAY))
+        best = _first(p.increase_at, (30 * DAY, 90 * DAY), t, best)
     for at in (p.change_at, p.offer_at):
         if at:
-            out.append(at + 90 * DAY)
-    return out
+            singles.append(at + 90 * DAY)
+    for when in singles:
+        if t < when < best:
+            best = when
+    return 0 if best == _NONE else best
