@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from zlib import crc32
 
 from ._clock import DAY
-from ._derived import decayed_rates, tenure_start, trend
+from ._derived import tenure_start, trend
 from ._state import ACTIVITY_CAPACITY, TAU_LONG_DAYS, TAU_SHORT_DAYS, CustomerProfile
 
 __all__ = ["ActivityVocabulary", "activity_key", "add_activity", "f32"]
@@ -135,12 +135,19 @@ class ActivityVocabulary:
 
     def values(self, p: CustomerProfile, now: float) -> list[float]:
         """The features of profile ``p`` at ``now`` (seconds), in `feature_names` order."""
-        start = tenure_start(p)
-        known = _layout(self)[1]
+        _, known, zeros = _layout(self)
+        table, ref = p.activities, p.activity_ref
+        if not table or not ref:
+            return list(zeros)  # every rate 0 (`decayed_rates` without a reference time)
+        # `decayed_rates` of every entry, its factors computed once (the same floats)
+        age = max(now - tenure_start(p), DAY)
+        decay_s, decay_l = math.exp((ref - now) / _TAU_S), math.exp((ref - now) / _TAU_L)
+        norm_s = TAU_SHORT_DAYS * (1.0 - math.exp(-age / _TAU_S))
+        norm_l = TAU_LONG_DAYS * (1.0 - math.exp(-age / _TAU_L))
         named = [(0.0, 0.0)] * len(self.names)
         other = [[0.0, 0.0] for _ in range(self.buckets)]
-        for key, (short, long) in p.activities.items():
-            rates = decayed_rates(short, long, p.activity_ref, now, start)
+        for key, (short, long) in table.items():
+            rates = (short * decay_s / norm_s, long * decay_l / norm_l)
             index = known.get(key)
             if index is not None:
                 named[index] = rates
@@ -161,11 +168,16 @@ class ActivityVocabulary:
 
 
 @functools.lru_cache(maxsize=16)
-def _layout(vocab: ActivityVocabulary) -> tuple[tuple[str, ...], dict[int, int]]:
-    """A vocabulary's feature names and its names' table keys → index, computed once: both
-    are read at every score (the dict is never handed out to be changed).
+def _layout(
+    vocab: ActivityVocabulary,
+) -> tuple[tuple[str, ...], dict[int, int], tuple[float, ...]]:
+    """A vocabulary's feature names, its names' table keys → index, and its values for a
+    profile without activities, computed once: all are read at every score (the dict is never
+    handed out to be changed).
 
-    >>> _layout(ActivityVocabulary(("post",), buckets=0))[0]
-    ('activity_post_short', 'activity_post_long', 'activity_post_trend')
+    >>> names, known, zeros = _layout(ActivityVocabulary(("post",), buckets=1))
+    >>> names[1:3], zeros
+    (('activity_post_long', 'activity_post_trend'), (0.0, 0.0, 1.0, 0.0, 0.0))
     """
-    return vocab._names(), {activity_key(name): i for i, name in enumerate(vocab.names)}
+    zeros = (0.0, 0.0, trend(0.0, 0.0)) * len(vocab.names) + (0.0, 0.0) * vocab.buckets
+    return vocab._names(), {activity_key(n): i for i, n in enumerate(vocab.names)}, zeros
