@@ -40,9 +40,7 @@ def build_processor(
         history_min_move=settings.history_min_move,
         snapshots=SnapshotPolicy(min_gap_days=settings.snapshot_gap_days),
         resolver=LabelResolver.for_horizon(settings.horizon_days),
-        activities=ActivityVocabulary(
-            tuple(name.strip() for name in settings.activities.split(",") if name.strip())
-        ),
+        activities=_pinned(settings.activities),
         publish=PublishPolicy(
             settings.publish, settings.publish_min_move, settings.publish_min_value_move
         ),
@@ -64,6 +62,16 @@ def build_processor(
         bands=bands, horizon_days=settings.horizon_days, poll_s=settings.model_poll_s
     )
     return ScoringProcessor(config, models, metrics)
+
+
+def _pinned(names: str) -> ActivityVocabulary | None:
+    """``CW_SCORING_ACTIVITIES`` pins the activity names; empty: the model's vocabulary.
+
+    >>> _pinned(" like, post ,"), _pinned("")
+    (ActivityVocabulary(names=('like', 'post'), buckets=2), None)
+    """
+    picked = tuple(name.strip() for name in names.split(",") if name.strip())
+    return ActivityVocabulary(picked) if picked else None
 
 
 def create_app(

@@ -34,7 +34,7 @@ from churnwatch.privacy import strip_sealed
 from churnwatch.profile import CustomerProfile, apply
 from churnwatch.value import RetailStats, update
 from churnwatch_runtime.worker import Batch, OutboxMessage, Record
-from churnwatch_scoring import directory, store
+from churnwatch_scoring import activity_volumes, directory, store
 from churnwatch_scoring.hotload import ModelSource
 from churnwatch_scoring.kpi_hook import KpiHook
 from churnwatch_scoring.metrics import ScoringMetrics
@@ -139,6 +139,7 @@ class ScoringProcessor:
         await self.models.refresh(pg)
         self._note_model()
         parsed, dlq = self._parse(batch)
+        await activity_volumes.add(pg, activity_volumes.batch_volumes(ev for _, _, ev in parsed))
         horizons = self._horizons(parsed)
         dues = await self._load_dues(pg, horizons)
         await self._load(

@@ -127,7 +127,8 @@ def score_customer(
 ) -> Scored:
     """Score ``entry`` at event time ``clock``; moves its lifecycle stage and snapshot day."""
     profile = entry.profile
-    x = features(profile, clock, opts.activities)
+    # the names pinned by CW_SCORING_ACTIVITIES, else the model's own (docs/model.md)
+    x = features(profile, clock, model.activities if opts.activities is None else opts.activities)
     score = model.predict(x)
     band = band_for(score.probability, opts.bands).value
     tr = transition(profile, clock, band=band)

@@ -44,8 +44,9 @@ class ScoringSettings(CommonSettings):
     publish_min_value_move: float = Field(0.10, gt=0, description="relative value-at-risk move")
     activities: str = Field(
         "",
-        description="the business's top feature_use names (comma-separated) the model reads one"
-        " by one; every other name goes to 2 hashed buckets (docs/profile.md)",
+        description="pins the feature_use names (comma-separated) the model reads one by one"
+        " (set the learner's CW_LEARNER_ACTIVITIES to the same); empty: the names the learner"
+        " picked from the business's volumes, hot-loaded with the model (docs/model.md)",
     )
     snapshot_gap_days: int = Field(
         7, ge=1, description="a label snapshot per customer at most every this many days (1: daily)"

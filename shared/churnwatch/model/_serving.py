@@ -33,6 +33,9 @@ class Scorer(Protocol):
     @property
     def version(self) -> str: ...
 
+    @property
+    def activities(self) -> ActivityVocabulary: ...
+
     def predict(self, features: Mapping[str, float]) -> Score: ...
 
 

@@ -20,7 +20,7 @@ from churnwatch_api.store import model as store
 
 router = APIRouter(tags=["model"], responses=problem_responses(401, 403, 422, 429))
 Reader = Annotated[Principal, Depends(require("read"))]
-DECISIONS = ("switched_to_learned", "fell_back_to_prior", "promoted", "drift")
+DECISIONS = ("switched_to_learned", "fell_back_to_prior", "promoted", "drift", "vocabulary_changed")
 
 
 class Metrics(BaseModel):
@@ -50,8 +50,9 @@ class QualityPoint(BaseModel):
 class Decision(BaseModel):
     kind: str = Field(
         examples=["promoted"],
-        description="switched_to_learned | fell_back_to_prior | promoted | drift; the detail"
-        " holds the paired test's 95% interval of the AUC difference (auc_low, auc_high)",
+        description="switched_to_learned | fell_back_to_prior | promoted | drift |"
+        " vocabulary_changed (the activity names the model reads); the detail holds the paired"
+        " test's 95% interval of the AUC difference (auc_low, auc_high)",
     )
     at: datetime
     detail: dict[str, Any]

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -92,6 +92,7 @@ class Learner:
         self._clv_at: float | None = None
         self._clv_checked: float | None = None
         self._clv_customers = 0
+        self._vocab_checked: float | None = None
 
     @property
     def leader(self) -> bool:
@@ -178,7 +179,8 @@ class Learner:
                 if not report.learned:
                     break
                 await asyncio.sleep(min(s.poll_s, max(0.0, deadline - time.monotonic())))
-        if report.learned:
+        changed = await self._vocabulary(conn, report)
+        if report.learned or changed:
             report.checkpoint = await self._checkpoint(conn)
         if self.before_commit is not None:
             await self.before_commit()
@@ -245,6 +247,30 @@ class Learner:
         report.skipped += len(skipped)
         report.deferred += len(deferred)
         report.records += records
+
+    async def _vocabulary(self, conn: AsyncConnection, report: CycleReport) -> bool:
+        """Every ``activities_every_s``: the pinned activity names, or the policy's pick from the
+        last ``activities_window_days`` of volumes (older days deleted); True when the model's
+        vocabulary changed, so the cycle publishes a checkpoint even without new labels."""
+        s, state = self.settings, self.state
+        assert state is not None
+        now = time.monotonic()
+        if self._vocab_checked is not None and now - self._vocab_checked < s.activities_every_s:
+            return False
+        watermark = report.watermark or await store.global_watermark(conn, s.group_id)
+        if watermark is None:
+            return False
+        self._vocab_checked = now
+        since = watermark.astimezone(UTC).date() - timedelta(days=s.activities_window_days - 1)
+        await store.drop_activity_volumes(conn, since)
+        vocab = s.pinned()
+        if vocab is None:
+            volumes = await store.activity_volumes(conn, since)
+            vocab = s.vocabulary().choose(state.activities, volumes)
+        records = state.set_activities(vocab, watermark)
+        await store.insert_records(conn, [record_row(r) for r in records])
+        report.records += records
+        return bool(records)
 
     async def _checkpoint(self, conn: AsyncConnection) -> int:
         state = self.state

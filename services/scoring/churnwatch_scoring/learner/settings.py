@@ -7,7 +7,14 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from churnwatch.model import ColdStartRule, LabelResolver, ModelConfig, TreatmentPolicy
+from churnwatch.model import (
+    ColdStartRule,
+    LabelResolver,
+    ModelConfig,
+    TreatmentPolicy,
+    VocabularyPolicy,
+)
+from churnwatch.profile import ActivityVocabulary
 from churnwatch_runtime.settings import CommonSettings
 
 __all__ = ["LearnerSettings"]
@@ -56,6 +63,16 @@ class LearnerSettings(CommonSettings):
     value_basis: Literal["retained", "clv"] = Field(
         "retained", description="what tiers rank in population_cuts (the workers' value_basis)"
     )
+    activities: str = Field(
+        "",
+        description="pins the activity names the model reads (comma-separated; the workers'"
+        " CW_SCORING_ACTIVITIES); empty: picked from activity_volumes (docs/model.md)",
+    )
+    activities_top: int = Field(8, ge=0, le=64, description="names picked; 0: none")
+    activities_min_uses: float = Field(1000.0, ge=0, description="uses counted before a pick")
+    activities_margin: float = Field(1.5, ge=1, description="an outsider replaces a member at")
+    activities_window_days: int = Field(90, ge=1, description="days of volumes summed (and kept)")
+    activities_every_s: float = Field(60.0, ge=0, description="how often the pick is checked")
 
     def model(self) -> ModelConfig:
         """The `ModelConfig` of a fresh state (a restored checkpoint keeps its own)."""
@@ -70,6 +87,23 @@ class LearnerSettings(CommonSettings):
         return ModelConfig(
             horizon_days=self.horizon_days, cold_start=rule, treatment=self.treatment
         )
+
+    def vocabulary(self) -> VocabularyPolicy:
+        """The rule that picks the activity vocabulary from the volumes."""
+        return VocabularyPolicy(
+            top=self.activities_top,
+            min_uses=self.activities_min_uses,
+            margin=self.activities_margin,
+        )
+
+    def pinned(self) -> ActivityVocabulary | None:
+        """The pinned vocabulary of ``activities``, if any.
+
+        >>> LearnerSettings(activities="like, post", log_json=False).pinned().names
+        ('like', 'post')
+        """
+        names = tuple(n.strip() for n in self.activities.split(",") if n.strip())
+        return ActivityVocabulary(names) if names else None
 
     def resolver(self) -> LabelResolver:
         """The label resolver of the one horizon (``CW_HORIZON_DAYS``); look-back defaults to it."""

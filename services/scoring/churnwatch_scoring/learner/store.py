@@ -24,7 +24,9 @@ from churnwatch_runtime.db import json_object
 __all__ = [
     "CheckpointRow",
     "DueRow",
+    "activity_volumes",
     "customer_actions",
+    "drop_activity_volumes",
     "due_snapshots",
     "global_watermark",
     "insert_checkpoint",
@@ -245,3 +247,20 @@ async def insert_clv_params(conn: AsyncConnection, **values: Any) -> int:
         "VALUES (:fitted_at, :customers, :bgnbd, :gamma_gamma) RETURNING id"
     ).bindparams(bindparam("bgnbd", type_=JSONB), bindparam("gamma_gamma", type_=JSONB))
     return int(await conn.scalar(stmt, values) or 0)
+
+
+async def activity_volumes(conn: AsyncConnection, since: date) -> dict[str, float]:
+    """Uses per activity name on the event days from ``since`` on."""
+    rows = await conn.execute(
+        text("SELECT name, sum(uses) FROM activity_volumes WHERE day >= :since GROUP BY name"),
+        {"since": since},
+    )
+    return {str(name): float(uses) for name, uses in rows}
+
+
+async def drop_activity_volumes(conn: AsyncConnection, before: date) -> int:
+    """Delete the volumes of event days before ``before``; rows deleted."""
+    result = await conn.execute(
+        text("DELETE FROM activity_volumes WHERE day < :before"), {"before": before}
+    )
+    return int(result.rowcount or 0)
