@@ -142,8 +142,18 @@ def feature_vector(p: CustomerProfile, now: float) -> list[float]:
     s_short, s_long = decayed_rates(p.session_short, p.session_long, p.session_ref, now, start)
     f_short, f_long = decayed_rates(p.feature_short, p.feature_long, p.feature_ref, now, start)
     delivered, opened, clicked = email_counts(p, now)
-    complaints = open_entries(p.complaints)
-    oldest = min((entry[0] for entry in complaints), default=0)
+    if p.complaints:
+        complaints = open_entries(p.complaints)
+        oldest = min((entry[0] for entry in complaints), default=0)
+        escalated = 1.0 if any(entry[4] for entry in complaints) else 0.0
+        recent = float(sum(1 for e in p.complaints.values() if e[0] and now - e[0] < 90 * DAY))
+    else:  # most customers: skip four passes over an empty table
+        complaints, oldest, escalated, recent = [], 0, 0.0, 0.0
+    if p.tickets:
+        tickets_open = float(len(open_entries(p.tickets)))
+        tickets_30d = float(sum(1 for e in p.tickets.values() if e[0] and now - e[0] < 30 * DAY))
+    else:
+        tickets_open = tickets_30d = 0.0
     active, pending, _ = subscription_state(p, now)
     renewal = next_renewal(p) if active else 0
     if pending:
@@ -180,10 +190,10 @@ def feature_vector(p: CustomerProfile, now: float) -> list[float]:
         1.0 if p.email_bounced_at > p.email_set_at else 0.0,
         float(len(complaints)),
         days_between(now, oldest) if oldest else 0.0,
-        1.0 if any(entry[4] for entry in complaints) else 0.0,
-        float(sum(1 for e in p.complaints.values() if e[0] and now - e[0] < 90 * DAY)),
-        float(len(open_entries(p.tickets))),
-        float(sum(1 for e in p.tickets.values() if e[0] and now - e[0] < 30 * DAY)),
+        escalated,
+        recent,
+        tickets_open,
+        tickets_30d,
         1.0 if p.nps_at else 0.0,
         float(p.nps) if p.nps_at else 0.0,
         1.0 if p.nps_at and p.nps <= 6 else 0.0,

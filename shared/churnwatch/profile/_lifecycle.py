@@ -89,13 +89,31 @@ def stage_at(
     >>> stage_at(CustomerProfile(), datetime(2026, 3, 1, tzinfo=UTC)).label
     'new'
     """
-    t = now.timestamp()
-    stage = _base(profile, t, band, rules)
+    return _stage(
+        profile,
+        now.timestamp(),
+        band,
+        previous,
+        None if since is None else since.timestamp(),
+        rules,
+    )
+
+
+def _stage(
+    p: CustomerProfile,
+    t: float,
+    band: str | None,
+    previous: Stage,
+    since: float | None,
+    rules: LifecycleRules,
+) -> Stage:
+    """`stage_at` in seconds (``since`` None: unknown)."""
+    stage = _base(p, t, band, rules)
     if stage in (Stage.LAPSED, Stage.CHURNED, Stage.AT_RISK):
         return stage
     if previous in (Stage.LAPSED, Stage.CHURNED):
         return Stage.REACTIVATED
-    recent = since is not None and t - since.timestamp() < rules.reactivated_days * DAY
+    recent = since is not None and t - since < rules.reactivated_days * DAY
     if previous is Stage.REACTIVATED and recent:
         return Stage.REACTIVATED
     return stage
@@ -121,12 +139,13 @@ def transition(
     ('new', True, 'new', 'lapsed')
     """
     previous = Stage(profile.stage)
-    since = from_seconds(profile.stage_since) if profile.stage_since else None
-    stage = stage_at(profile, now, band=band, previous=previous, since=since, rules=rules)
+    t = now.timestamp()
+    since = profile.stage_since  # seconds: `from_seconds(s).timestamp() == s` for whole seconds
+    stage = _stage(profile, t, band, previous, since if since else None, rules)
     if stage is not previous:
-        profile.stage, profile.stage_since = stage, int(now.timestamp())
+        profile.stage, profile.stage_since = stage, int(t)
         return Transition(stage, previous, now, True)
-    return Transition(stage, previous, since or now, False)
+    return Transition(stage, previous, from_seconds(since) if since else now, False)
 
 
 def _base(p: CustomerProfile, now: float, band: str | None, rules: LifecycleRules) -> Stage:
