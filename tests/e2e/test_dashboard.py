@@ -4,7 +4,9 @@ The real API (uvicorn on a free port) over a fresh PostgreSQL database filled wi
 population (`tests.e2e.dashboard_seed`); Debian's chromium driven by Playwright. The agent logs
 in with a key, opens an at-risk customer that has a task, claims the task, starts it (first
 contact), closes it as won with a note, and sees the queue lose the task and the raw save rate
-KPI move from 2 of 6 to 3 of 7. Every page is screenshotted into
+KPI move from 2 of 6 to 3 of 7. The queue shows no phone number to that key (no pii:read) and
+the customer's name with tel: and mailto: links to agent A-2's key, which has it. Every page is
+screenshotted into
 ``var/artifacts/screenshots/`` (a test artifact; two of them are in the README).
 """
 
