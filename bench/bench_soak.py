@@ -16,11 +16,13 @@ minute after the warm-up (the first fifth), in per cent; the figure is the large
 `burst_events_lost`: events ingest acknowledged that no profile reflects after the drain;
 ``burst_drain_s``: from the burst's end until every lag and the outbox are 0.
 
-Status (2026-12-04): no figure recorded yet. Both runs on this shared machine (load average
-9-15) stalled after ingest's first 503s (``not queued: KafkaTimeoutError``): ingest went idle
-(``/healthz`` 200, no CPU, no log) while this process kept ~96 established and ~86 CLOSE-WAIT
-connections and no POST completed — whether ingest holds those requests or the client pool
-hangs is not settled.
+The stall of the first runs (2026-12-04: ingest idle, ~96 established and ~86 CLOSE-WAIT
+connections here, no POST completing) was this process: thousands of POSTs queued inside
+httpcore's connection pool, which rescans them all on every request and answer, so the event
+loop did nothing else (reproduced: 73% CPU in ``_assign_requests_to_connections``, one POST
+answered in ten minutes, ingest holding no request). `bench.soak_load` now hands at most
+``IN_FLIGHT`` POSTs to the client at once; ingest giving back every connection after producer
+timeouts is tested in tests/integration/ingest/test_overload_recovery.py.
 """
 
 from __future__ import annotations

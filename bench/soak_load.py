@@ -4,6 +4,14 @@
 back) or a connection error is resent after the answer's Retry-After (or 1 s) with the same
 event ids, so an event is either acknowledged or still being offered — what a well-behaved
 client does.
+
+At most ``IN_FLIGHT`` POSTs are handed to the HTTP client at once; the others wait on a
+semaphore (a FIFO, O(1) per wake-up). Without it the soak's stall (2026-12-04) was this
+process, not ingest: under a burst thousands of POSTs queued inside httpcore's connection pool,
+whose every request and response rescans all queued requests against all connections, so the
+event loop spent its whole time in ``_assign_requests_to_connections`` (73% CPU, one POST
+answered in 10 minutes) while ingest sat idle with no request in flight and its server closed
+the idle keep-alive sockets (the CLOSE-WAITs).
 """
 
 from __future__ import annotations
@@ -53,12 +61,16 @@ def first_actions(messages: list[tuple[float, str, str]], sent: dict[str, float]
     return list(first.values())
 
 
-async def _post(client: Any, body: bytes, out: Sent) -> None:
+IN_FLIGHT = 64  # POSTs in the HTTP client at once (its pool has as many connections)
+
+
+async def _post(client: Any, body: bytes, out: Sent, gate: asyncio.Semaphore) -> None:
     import httpx
 
     while True:
         try:
-            answer = await client.post("/v1/events", content=body)
+            async with gate:
+                answer = await client.post("/v1/events", content=body)
         except httpx.TransportError:
             out.errors += 1
             await asyncio.sleep(1.0)
@@ -82,7 +94,8 @@ async def steady(
     ticks = int(seconds * rate / BATCH)
     headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
     out = Sent()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    gate = asyncio.Semaphore(IN_FLIGHT)
     async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers, limits=limits) as c:
         tasks = []
         start, owed = time.perf_counter(), 0.0
@@ -95,7 +108,7 @@ async def steady(
             events, customers = load.batch(n)
             at = time.perf_counter()
             load.sent.update((cust, at) for cust in customers)
-            tasks.append(asyncio.create_task(_post(c, orjson.dumps(events), out)))
+            tasks.append(asyncio.create_task(_post(c, orjson.dumps(events), out, gate)))
         await asyncio.gather(*tasks)
     return out
 
